@@ -1,0 +1,1 @@
+"""Desk core: pricing, quoting, risk, booking and the ledger. Knows nothing about FIX."""

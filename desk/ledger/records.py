@@ -1,0 +1,109 @@
+"""Plain records that cross the ledger boundary (no SQLAlchemy objects leak out)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from enum import StrEnum
+
+from desk.domain.side import Side
+
+
+class OrderStatus(StrEnum):
+    FILLED = "FILLED"
+    REJECTED = "REJECTED"
+
+
+@dataclass(frozen=True, slots=True)
+class FillBooking:
+    """Everything needed to book one accepted client order in a single transaction."""
+
+    counterparty: str
+    account: str | None
+    cl_ord_id: str
+    order_id: str
+    exec_id: str
+    quote_id: str
+    quote_req_id: str
+    symbol: str
+    side: Side
+    qty: Decimal
+    price: Decimal
+    notional: Decimal
+    currency: str
+    settl_date: date
+    executed_at: datetime
+    client_transact_time: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class OrderRejection:
+    """A rejected order, recorded so its ClOrdID stays used for ever."""
+
+    counterparty: str
+    account: str | None
+    cl_ord_id: str
+    order_id: str
+    exec_id: str
+    quote_id: str | None
+    symbol: str
+    side: Side | None
+    qty: Decimal | None
+    price: Decimal | None
+    reject_code: str
+    reject_text: str
+    received_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class OrderRecord:
+    """An order as the ledger holds it, with its fill when it has one."""
+
+    counterparty: str
+    account: str | None
+    cl_ord_id: str
+    order_id: str
+    exec_id: str
+    quote_id: str | None
+    symbol: str
+    side: Side | None
+    qty: Decimal | None
+    price: Decimal | None
+    status: OrderStatus
+    reject_code: str | None
+    reject_text: str | None
+    created_at: datetime
+    trade_id: int | None = None
+    notional: Decimal | None = None
+    currency: str | None = None
+    settl_date: date | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TradeLogRow:
+    """One row of the ``trade_log`` view."""
+
+    trade_id: int
+    executed_at: datetime
+    counterparty: str
+    symbol: str
+    side: Side
+    qty: Decimal
+    price: Decimal
+    notional: Decimal
+    quote_id: str
+    cl_ord_id: str
+    exec_id: str
+
+
+class LedgerError(Exception):
+    """Base of the ledger's errors."""
+
+
+class DuplicateClOrdID(LedgerError, ValueError):  # noqa: N818 - the FIX name reads best
+    """The counterparty already used this ClOrdID; ``existing`` is what the ledger holds."""
+
+    def __init__(self, existing: OrderRecord) -> None:
+        super().__init__(f"ClOrdID {existing.cl_ord_id} already used by {existing.counterparty}")
+        self.existing = existing
