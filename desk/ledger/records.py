@@ -97,6 +97,31 @@ class TradeLogRow:
     exec_id: str
 
 
+class HedgeIntentStatus(StrEnum):
+    PENDING = "PENDING"
+    WORKING = "WORKING"
+    DONE = "DONE"
+    FAILED = "FAILED"
+
+
+@dataclass(frozen=True, slots=True)
+class HedgeIntentRecord:
+    """One outbox row: a hedge the desk owes an exchange for one client trade.
+
+    ``side`` is the desk's order side on the exchange; it equals the client's side (client BUY
+    means the desk sold, so it buys back).
+    """
+
+    id: int
+    trade_id: int
+    symbol: str
+    side: Side
+    qty: Decimal
+    status: HedgeIntentStatus
+    created_at: datetime
+    updated_at: datetime
+
+
 class LedgerError(Exception):
     """Base of the ledger's errors."""
 

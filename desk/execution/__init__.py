@@ -1,0 +1,1 @@
+"""Execution: accepting orders on quotes, booking them, and reporting order state."""

@@ -1,0 +1,310 @@
+"""Accepting a NewOrderSingle on a quote: validate, book durably, then report."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import structlog
+
+from desk.clock import Clock
+from desk.config.model import DeskConfig
+from desk.domain.messages import (
+    OrderFilled,
+    OrderOutcome,
+    OrderRejected,
+    OrderRequest,
+    QuoteIssued,
+    StatusReport,
+    StatusRequest,
+)
+from desk.domain.money import fmt
+from desk.domain.rejects import OrderRejectCode, reject_text
+from desk.domain.side import Side
+from desk.ledger.records import (
+    DuplicateClOrdID,
+    FillBooking,
+    OrderRecord,
+    OrderRejection,
+    OrderStatus,
+)
+from desk.ledger.repository import Ledger
+from desk.quoting.ids import IdFactory
+from desk.quoting.quote_book import QuoteBook, QuoteLookupError
+from desk.risk.credit import CreditLines
+
+log = structlog.get_logger("desk.orders")
+
+FOK = "4"
+PREVIOUSLY_QUOTED = "D"
+
+
+class _Reject(Exception):  # noqa: N818 - internal control flow, never escapes this module
+    def __init__(self, code: OrderRejectCode, explanation: str) -> None:
+        super().__init__(explanation)
+        self.code = code
+        self.explanation = explanation
+
+
+def fill_from_record(record: OrderRecord, *, resent: bool) -> OrderFilled:
+    """The fill ExecutionReport of a booked order, exactly as first sent."""
+    assert record.status is OrderStatus.FILLED  # noqa: S101 - callers check the status
+    assert record.side is not None and record.qty is not None and record.price is not None  # noqa: S101
+    assert record.trade_id is not None and record.settl_date is not None  # noqa: S101
+    return OrderFilled(
+        order_id=record.order_id,
+        exec_id=record.exec_id,
+        cl_ord_id=record.cl_ord_id,
+        quote_id=record.quote_id or "",
+        account=record.account,
+        symbol=record.symbol,
+        side=record.side,
+        qty=record.qty,
+        price=record.price,
+        gross_amount=record.notional if record.notional is not None else record.qty * record.price,
+        currency=record.currency or "",
+        settl_date=record.settl_date,
+        transact_time=record.created_at,
+        trade_id=record.trade_id,
+        resent=resent,
+    )
+
+
+class OrderService:
+    """Executes orders against the quote book; the trade is committed before it is reported."""
+
+    def __init__(
+        self,
+        config: DeskConfig,
+        ledger: Ledger,
+        clock: Clock,
+        ids: IdFactory,
+        quote_book: QuoteBook,
+        credit: CreditLines,
+    ) -> None:
+        self._config = config
+        self._ledger = ledger
+        self._clock = clock
+        self._ids = ids
+        self._quote_book = quote_book
+        self._credit = credit
+
+    def handle(self, order: OrderRequest) -> OrderOutcome:
+        """Fill or reject ``order``; logs order.received and trade.booked / order.rejected."""
+        bound = log.bind(
+            counterparty=order.counterparty, cl_ord_id=order.cl_ord_id, quote_id=order.quote_id
+        )
+        bound.info(
+            "order.received",
+            symbol=order.symbol,
+            side=order.side,
+            qty=fmt(order.qty),
+            price=None if order.price is None else fmt(order.price),
+            poss_resend=order.poss_resend,
+        )
+        existing = self._ledger.find_order(order.counterparty, order.cl_ord_id)
+        if existing is not None:
+            return self._repeat(order, existing, bound)
+        try:
+            quote = self._validate(order)
+            return self._execute(order, quote, bound)
+        except _Reject as rej:
+            return self._reject(order, rej, bound)
+
+    def _repeat(
+        self, order: OrderRequest, existing: OrderRecord, bound: structlog.typing.FilteringBoundLogger
+    ) -> OrderOutcome:
+        if order.poss_resend and existing.status is OrderStatus.FILLED:
+            bound.info("order.fill_resent", exec_id=existing.exec_id, trade_id=existing.trade_id)
+            return fill_from_record(existing, resent=True)
+        rej = _Reject(
+            OrderRejectCode.DUPLICATE_CLORDID,
+            f"ClOrdID {order.cl_ord_id} was already used (order {existing.order_id})",
+        )
+        # Not recorded: the ClOrdID already belongs to the first order.
+        return self._reject(order, rej, bound, record=False)
+
+    def _validate(self, order: OrderRequest) -> QuoteIssued:
+        if order.ord_type != PREVIOUSLY_QUOTED:
+            raise _Reject(
+                OrderRejectCode.BAD_ORDTYPE, f"OrdType {order.ord_type} not accepted, only D"
+            )
+        if order.time_in_force not in (None, FOK):
+            raise _Reject(
+                OrderRejectCode.BAD_TIF, f"TimeInForce {order.time_in_force} not accepted, only 4"
+            )
+        if order.qty <= 0:
+            raise _Reject(OrderRejectCode.BAD_REQUEST, "OrderQty must be positive")
+        inst = self._config.instruments.get(order.symbol)
+        if inst is None or not inst.enabled:
+            raise _Reject(OrderRejectCode.UNKNOWN_SYMBOL, f"{order.symbol} is not traded")
+        try:
+            quote = self._quote_book.lookup(order.quote_id, order.counterparty, order.received_at)
+        except QuoteLookupError as exc:
+            raise _Reject(exc.code, exc.text) from None
+        counterparty = self._config.counterparties[order.counterparty]
+        if self._config.halted or inst.halted or counterparty.halted:
+            raise _Reject(OrderRejectCode.HALTED, f"trading is halted for {order.symbol}")
+        if order.symbol != quote.symbol:
+            raise _Reject(
+                OrderRejectCode.SYMBOL_MISMATCH, f"quote {quote.quote_id} is for {quote.symbol}"
+            )
+        quoted_px = quote.offer_px if order.side is Side.BUY else quote.bid_px
+        if quoted_px is None:
+            raise _Reject(
+                OrderRejectCode.SIDE_MISMATCH,
+                f"quote {quote.quote_id} offers no price for a client {order.side.value}",
+            )
+        if order.qty > quote.qty:
+            raise _Reject(
+                OrderRejectCode.QTY_ABOVE_QUOTE,
+                f"OrderQty {fmt(order.qty)} exceeds quoted {fmt(quote.qty)}",
+            )
+        if order.price is None or order.price != quoted_px:
+            raise _Reject(
+                OrderRejectCode.PRICE_MISMATCH,
+                f"Price {order.price if order.price is None else fmt(order.price)} "
+                f"is not the quoted {fmt(quoted_px)}",
+            )
+        notional = order.qty * quoted_px
+        max_notional = min(inst.max_notional, counterparty.max_notional)
+        if notional > max_notional:
+            raise _Reject(
+                OrderRejectCode.NOTIONAL_LIMIT,
+                f"notional {fmt(notional)} exceeds max {fmt(max_notional)} {inst.quote}",
+            )
+        used = self._credit.used(order.counterparty, order.received_at)
+        if used + notional > counterparty.credit_limit:
+            raise _Reject(
+                OrderRejectCode.CREDIT_LIMIT,
+                f"notional {fmt(notional)} with {fmt(used)} used exceeds credit line "
+                f"{fmt(counterparty.credit_limit)} {inst.quote}",
+            )
+        return quote
+
+    def _execute(
+        self, order: OrderRequest, quote: QuoteIssued, bound: structlog.typing.FilteringBoundLogger
+    ) -> OrderOutcome:
+        try:
+            self._quote_book.claim(quote.quote_id, order.counterparty, order.received_at)
+        except QuoteLookupError as exc:
+            raise _Reject(exc.code, exc.text) from None
+        price = quote.offer_px if order.side is Side.BUY else quote.bid_px
+        assert price is not None  # noqa: S101 - validated above
+        executed_at = self._clock.now()
+        booking = FillBooking(
+            counterparty=order.counterparty,
+            account=order.account if order.account is not None else quote.account,
+            cl_ord_id=order.cl_ord_id,
+            order_id=self._ids.order_id(),
+            exec_id=self._ids.exec_id(),
+            quote_id=quote.quote_id,
+            quote_req_id=quote.quote_req_id,
+            symbol=quote.symbol,
+            side=order.side,
+            qty=order.qty,
+            price=price,
+            notional=order.qty * price,
+            currency=quote.currency,
+            settl_date=(executed_at + timedelta(days=self._config.settlement_lag_days)).date(),
+            executed_at=executed_at,
+            client_transact_time=order.transact_time,
+        )
+        try:
+            record = self._ledger.book_fill(booking)
+        except DuplicateClOrdID as dup:
+            # Another thread booked this ClOrdID first: give the quote back, report as a repeat.
+            self._quote_book.release(quote.quote_id)
+            return self._repeat(order, dup.existing, bound)
+        self._credit.add(order.counterparty, booking.notional, executed_at)
+        bound.info(
+            "trade.booked",
+            trade_id=record.trade_id,
+            order_id=record.order_id,
+            exec_id=record.exec_id,
+            symbol=booking.symbol,
+            side=booking.side,
+            qty=fmt(booking.qty),
+            price=fmt(booking.price),
+            notional=fmt(booking.notional),
+        )
+        return fill_from_record(record, resent=False)
+
+    def _reject(
+        self,
+        order: OrderRequest,
+        rej: _Reject,
+        bound: structlog.typing.FilteringBoundLogger,
+        *,
+        record: bool = True,
+    ) -> OrderOutcome:
+        text = reject_text(rej.code, rej.explanation)
+        outcome = OrderRejected(
+            order_id=self._ids.order_id(),
+            exec_id=self._ids.exec_id(),
+            cl_ord_id=order.cl_ord_id,
+            symbol=order.symbol,
+            side=order.side,
+            qty=order.qty,
+            price=order.price,
+            account=order.account,
+            code=rej.code,
+            text=text,
+            transact_time=self._clock.now(),
+        )
+        if record:
+            try:
+                self._ledger.record_rejection(
+                    OrderRejection(
+                        counterparty=order.counterparty,
+                        account=order.account,
+                        cl_ord_id=order.cl_ord_id,
+                        order_id=outcome.order_id,
+                        exec_id=outcome.exec_id,
+                        quote_id=order.quote_id,
+                        symbol=order.symbol,
+                        side=order.side,
+                        qty=order.qty,
+                        price=order.price,
+                        reject_code=rej.code.name,
+                        reject_text=text,
+                        received_at=order.received_at,
+                    )
+                )
+            except DuplicateClOrdID as dup:
+                return self._repeat(order, dup.existing, bound)
+        bound.info("order.rejected", code=rej.code.name, reason=rej.code.fix_reason, text=text)
+        return outcome
+
+    def status(self, request: StatusRequest) -> StatusReport:
+        """ExecutionReport (ExecType=I) for one of the counterparty's own orders."""
+        record = self._ledger.find_order(request.counterparty, request.cl_ord_id)
+        now = self._clock.now()
+        if record is None:
+            return StatusReport(
+                exec_id=self._ids.exec_id(),
+                order_id="NONE",
+                cl_ord_id=request.cl_ord_id,
+                symbol=request.symbol,
+                side=request.side,
+                filled=None,
+                qty=None,
+                price=None,
+                account=None,
+                text=f"UNKNOWN_ORDER: ClOrdID {request.cl_ord_id} is not known",
+                transact_time=now,
+            )
+        filled = record.status is OrderStatus.FILLED
+        return StatusReport(
+            exec_id=self._ids.exec_id(),
+            order_id=record.order_id,
+            cl_ord_id=record.cl_ord_id,
+            symbol=record.symbol,
+            side=record.side or request.side,
+            filled=filled,
+            qty=record.qty,
+            price=record.price if filled else None,
+            account=record.account,
+            text=None if filled else record.reject_text,
+            transact_time=now,
+        )
+

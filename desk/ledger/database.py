@@ -1,0 +1,96 @@
+"""Engines for the ledger: an embedded SQLite file or PostgreSQL through psycopg 3."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import URL, Engine, create_engine, event, make_url
+from sqlalchemy.exc import ArgumentError
+from sqlalchemy.pool import QueuePool, StaticPool
+
+__all__ = ["SQLITE_PRAGMAS", "make_engine", "normalise_url", "redact_url"]
+
+# Applied to every new SQLite connection (PRAGMAs are per connection, not per file):
+#  * WAL: readers never block the writer and vice versa;
+#  * synchronous=FULL: a committed trade survives power loss (NORMAL may lose the last commits
+#    in WAL mode, and a booked trade must be there when the counterparty resends);
+#  * foreign_keys: SQLite ignores FOREIGN KEY clauses unless told otherwise, per connection;
+#  * busy_timeout: writers from several QuickFIX threads queue for the lock instead of failing.
+SQLITE_PRAGMAS = (
+    "PRAGMA journal_mode=WAL",
+    "PRAGMA synchronous=FULL",
+    "PRAGMA foreign_keys=ON",
+    "PRAGMA busy_timeout=5000",
+)
+
+_PG_DRIVERS = {"postgres", "postgresql", "postgresql+psycopg"}
+
+
+def normalise_url(url: str | URL) -> URL:
+    """Parse ``url``; plain ``postgresql://`` (or ``postgres://``) becomes psycopg 3.
+
+    Raises ``ValueError`` for other PostgreSQL drivers and for unparsable URLs.
+    """
+    try:
+        parsed = make_url(url)
+    except ArgumentError as exc:
+        raise ValueError(f"not a database URL: {redact_url(str(url))}") from exc
+    if parsed.drivername.startswith("postgres"):
+        if parsed.drivername not in _PG_DRIVERS:
+            raise ValueError(f"PostgreSQL is used through psycopg 3, not {parsed.drivername}")
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    return parsed
+
+
+def redact_url(url: str | URL) -> str:
+    """``url`` with the password replaced by ``***``, safe to log."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        # Not parsable, so we cannot tell where a password would be: show only the scheme.
+        text = str(url)
+        return text.split("://", 1)[0] + "://***" if "://" in text else "***"
+
+
+def _sqlite_engine(url: URL) -> Engine:
+    database = url.database or ""
+    in_memory = database in ("", ":memory:") or database.startswith("file::memory:")
+    kwargs: dict[str, Any] = {
+        # Commits arrive from several QuickFIX threads; each checks a connection out of the
+        # pool, so no connection is used by two threads at once and the sqlite3 guard is moot.
+        "connect_args": {"check_same_thread": False},
+    }
+    if in_memory:
+        # One in-memory database exists per connection; share a single one (tests only).
+        kwargs["poolclass"] = StaticPool
+    else:
+        Path(database).expanduser().resolve().parent.mkdir(parents=True, exist_ok=True)
+        kwargs.update(poolclass=QueuePool, pool_size=8, max_overflow=16)
+    engine = create_engine(url, **kwargs)
+
+    @event.listens_for(engine, "connect")
+    def _set_pragmas(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        try:
+            for pragma in SQLITE_PRAGMAS:
+                cursor.execute(pragma)
+        finally:
+            cursor.close()
+
+    return engine
+
+
+def make_engine(url: str | URL) -> Engine:
+    """An engine for the ledger at ``url`` (``sqlite:///path`` or ``postgresql://...``).
+
+    SQLite: the file's directory is created, every connection gets ``SQLITE_PRAGMAS``, and a
+    thread-safe queue pool is used. PostgreSQL: psycopg 3 with ``pool_pre_ping`` so a
+    connection dropped by a restart or a firewall is replaced instead of failing a trade.
+    """
+    parsed = normalise_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        return _sqlite_engine(parsed)
+    if parsed.get_backend_name() == "postgresql":
+        return create_engine(parsed, pool_pre_ping=True, pool_size=8, max_overflow=16)
+    raise ValueError(f"unsupported database {redact_url(parsed)}: use sqlite or postgresql")

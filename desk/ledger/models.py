@@ -1,0 +1,184 @@
+"""SQLAlchemy 2 models of the ledger tables (the schema itself is owned by ``sql/migrations``).
+
+These classes describe what the migrations create so the repository can build typed Core
+statements; ``tests/ledger`` checks that the two never drift apart. Nothing here leaves the
+ledger package: callers get the plain records of ``desk.ledger.records``.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+
+from sqlalchemy import (
+    CheckConstraint,
+    Column,
+    ForeignKey,
+    Identity,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from desk.ledger.column_types import Date, DecimalType, UtcDateTime
+
+# Deterministic constraint names, identical to the ones the migrations spell out by hand.
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+SIDE_CHECK = "side IN ('BUY', 'SELL')"
+ORDER_STATUS_CHECK = "status IN ('FILLED', 'REJECTED')"
+HEDGE_STATUS_CHECK = "status IN ('PENDING', 'WORKING', 'DONE', 'FAILED')"
+
+
+def positive_check(column: str, name: str) -> list[CheckConstraint]:
+    """``column > 0`` as a CHECK on both backends.
+
+    PostgreSQL compares NUMERIC exactly. On SQLite the column is TEXT, where ``'10' > 0`` is a
+    text-vs-integer comparison that is always true; casting to REAL is lossy but keeps the sign
+    and non-zero-ness of every value DecimalType accepts (the smallest, 1e-18, is a normal
+    double), and anything that is not a number casts to 0 and fails.
+    """
+    return [
+        CheckConstraint(f"{column} > 0", name=name).ddl_if(dialect="postgresql"),
+        CheckConstraint(f"CAST({column} AS REAL) > 0", name=name).ddl_if(dialect="sqlite"),
+    ]
+
+
+class Base(DeclarativeBase):
+    """Declarative base holding the ledger's tables."""
+
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class DeskBoot(Base):
+    """One desk start; its id is the boot epoch that keeps generated FIX ids unique."""
+
+    __tablename__ = "desk_boots"
+    # AUTOINCREMENT (SQLite) / an identity sequence (PostgreSQL): ids are never handed out twice,
+    # even after the highest row is deleted, so an epoch can never repeat.
+    __table_args__ = {"sqlite_autoincrement": True}
+
+    id: Mapped[int] = mapped_column(Integer, Identity(), primary_key=True)
+    started_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    hostname: Mapped[str] = mapped_column(String)
+    pid: Mapped[int] = mapped_column(Integer)
+
+
+class Order(Base):
+    """Every order the desk answered, filled or rejected; its ClOrdID is used for ever."""
+
+    __tablename__ = "orders"
+    __table_args__ = (
+        # The idempotency key: a resent NewOrderSingle must never book a second trade.
+        UniqueConstraint("counterparty", "cl_ord_id"),
+        CheckConstraint(ORDER_STATUS_CHECK, name="status"),
+        CheckConstraint(SIDE_CHECK, name="side"),
+        {"sqlite_autoincrement": True},
+    )
+
+    id: Mapped[int] = mapped_column(Integer, Identity(), primary_key=True)
+    counterparty: Mapped[str] = mapped_column(String)
+    account: Mapped[str | None] = mapped_column(String)
+    cl_ord_id: Mapped[str] = mapped_column(String)
+    order_id: Mapped[str] = mapped_column(String, unique=True)
+    exec_id: Mapped[str] = mapped_column(String, unique=True)
+    quote_id: Mapped[str | None] = mapped_column(String)
+    quote_req_id: Mapped[str | None] = mapped_column(String)
+    symbol: Mapped[str] = mapped_column(String)
+    side: Mapped[str | None] = mapped_column(String)
+    qty: Mapped[Decimal | None] = mapped_column(DecimalType())
+    price: Mapped[Decimal | None] = mapped_column(DecimalType())
+    status: Mapped[str] = mapped_column(String)
+    reject_code: Mapped[str | None] = mapped_column(String)
+    reject_text: Mapped[str | None] = mapped_column(String)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    client_transact_time: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+
+class Trade(Base):
+    """One client trade (the desk is the other side)."""
+
+    __tablename__ = "trades"
+    __table_args__ = (
+        CheckConstraint(SIDE_CHECK, name="side"),
+        *positive_check("qty", "qty_positive"),
+        *positive_check("price", "price_positive"),
+        Index(None, "counterparty", "executed_at"),  # credit: notional per counterparty since t
+        Index(None, "executed_at"),  # compliance: trades in a date range
+        {"sqlite_autoincrement": True},
+    )
+
+    trade_id: Mapped[int] = mapped_column(Integer, Identity(), primary_key=True)
+    order_id: Mapped[str] = mapped_column(String, ForeignKey("orders.order_id"), unique=True)
+    counterparty: Mapped[str] = mapped_column(String)
+    account: Mapped[str | None] = mapped_column(String)
+    symbol: Mapped[str] = mapped_column(String)
+    side: Mapped[str] = mapped_column(String)
+    qty: Mapped[Decimal] = mapped_column(DecimalType())
+    price: Mapped[Decimal] = mapped_column(DecimalType())
+    notional: Mapped[Decimal] = mapped_column(DecimalType())
+    currency: Mapped[str] = mapped_column(String)
+    quote_id: Mapped[str] = mapped_column(String)
+    quote_req_id: Mapped[str] = mapped_column(String)
+    cl_ord_id: Mapped[str] = mapped_column(String)
+    exec_id: Mapped[str] = mapped_column(String, unique=True)
+    executed_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    settl_date: Mapped[date] = mapped_column(Date)
+
+
+class HedgeIntent(Base):
+    """The outbox: one hedge to do on an exchange per client trade, claimed by status."""
+
+    __tablename__ = "hedge_intents"
+    __table_args__ = (
+        CheckConstraint(SIDE_CHECK, name="side"),
+        CheckConstraint(HEDGE_STATUS_CHECK, name="status"),
+        *positive_check("qty", "qty_positive"),
+        Index(None, "status", "id"),  # hedgers claim the oldest PENDING rows first
+        {"sqlite_autoincrement": True},
+    )
+
+    id: Mapped[int] = mapped_column(Integer, Identity(), primary_key=True)
+    trade_id: Mapped[int] = mapped_column(Integer, ForeignKey("trades.trade_id"), unique=True)
+    symbol: Mapped[str] = mapped_column(String)
+    side: Mapped[str] = mapped_column(String)
+    qty: Mapped[Decimal] = mapped_column(DecimalType())
+    status: Mapped[str] = mapped_column(String, server_default="PENDING")
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+# The Core tables, for statements on the latency path without ORM session overhead.
+desk_boots: Table = Base.metadata.tables["desk_boots"]
+orders: Table = Base.metadata.tables["orders"]
+trades: Table = Base.metadata.tables["trades"]
+hedge_intents: Table = Base.metadata.tables["hedge_intents"]
+
+# The compliance view, described on its own MetaData so that create_all never makes it a table.
+view_metadata = MetaData()
+trade_log_view = Table(
+    "trade_log",
+    view_metadata,
+    Column("trade_id", Integer, primary_key=True),
+    Column("executed_at", UtcDateTime()),
+    Column("counterparty", String),
+    Column("symbol", String),
+    Column("side", String),
+    Column("qty", DecimalType()),
+    Column("price", DecimalType()),
+    Column("notional", DecimalType()),
+    Column("quote_id", String),
+    Column("cl_ord_id", String),
+    Column("exec_id", String),
+)
+TRADE_LOG_COLUMNS = tuple(c.name for c in trade_log_view.columns)

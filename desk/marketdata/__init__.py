@@ -1,0 +1,1 @@
+"""Market data: venue order books polled through ccxt into an in-memory snapshot."""

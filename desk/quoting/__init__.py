@@ -1,0 +1,1 @@
+"""Quoting: answering RFQs and the book of live quotes (TTL, single use, owner)."""

@@ -1,0 +1,95 @@
+"""Live quotes: who they were issued to, until when, and whether they were used."""
+
+from __future__ import annotations
+
+import threading
+from collections import deque
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from desk.domain.messages import QuoteIssued
+from desk.domain.rejects import OrderRejectCode
+
+# Quotes stay known this long after expiry so a late order hears QUOTE_EXPIRED, not UNKNOWN.
+RETENTION = timedelta(minutes=10)
+
+
+@dataclass(slots=True)
+class _Entry:
+    quote: QuoteIssued
+    executed: bool = False
+
+
+class QuoteLookupError(Exception):
+    """Why a quote cannot be executed, as an order reject code."""
+
+    def __init__(self, code: OrderRejectCode, text: str) -> None:
+        super().__init__(text)
+        self.code = code
+        self.text = text
+
+
+class QuoteBook:
+    """Thread-safe store of issued quotes; ``claim`` makes a tradeable quote single-use."""
+
+    def __init__(self) -> None:
+        self._quotes: dict[str, _Entry] = {}
+        self._expiry_order: deque[tuple[datetime, str]] = deque()
+        self._lock = threading.Lock()
+
+    def add(self, quote: QuoteIssued) -> None:
+        with self._lock:
+            self._quotes[quote.quote_id] = _Entry(quote)
+            self._expiry_order.append((quote.valid_until, quote.quote_id))
+
+    def _prune(self, now: datetime) -> None:
+        horizon = now - RETENTION
+        while self._expiry_order and self._expiry_order[0][0] < horizon:
+            _, quote_id = self._expiry_order.popleft()
+            self._quotes.pop(quote_id, None)
+
+    def _check(self, entry: _Entry | None, quote_id: str, counterparty: str, now: datetime) -> QuoteIssued:
+        # Another counterparty's quote is reported exactly like one never issued: no leak.
+        if entry is None or entry.quote.counterparty != counterparty:
+            raise QuoteLookupError(OrderRejectCode.QUOTE_UNKNOWN, f"quote {quote_id} is not known")
+        quote = entry.quote
+        if quote.indicative:
+            raise QuoteLookupError(
+                OrderRejectCode.QUOTE_INDICATIVE, f"quote {quote_id} is indicative only"
+            )
+        if entry.executed:
+            raise QuoteLookupError(
+                OrderRejectCode.QUOTE_ALREADY_EXECUTED, f"quote {quote_id} was already executed"
+            )
+        if now > quote.valid_until:
+            raise QuoteLookupError(
+                OrderRejectCode.QUOTE_EXPIRED,
+                f"quote {quote_id} expired at {quote.valid_until.isoformat(timespec='milliseconds')}",
+            )
+        return quote
+
+    def lookup(self, quote_id: str, counterparty: str, now: datetime) -> QuoteIssued:
+        """The quote if ``counterparty`` could execute it at ``now``; else QuoteLookupError."""
+        with self._lock:
+            self._prune(now)
+            return self._check(self._quotes.get(quote_id), quote_id, counterparty, now)
+
+    def claim(self, quote_id: str, counterparty: str, now: datetime) -> QuoteIssued:
+        """Atomically check and mark the quote executed, so it can be used once only."""
+        with self._lock:
+            entry = self._quotes.get(quote_id)
+            quote = self._check(entry, quote_id, counterparty, now)
+            assert entry is not None  # noqa: S101 - _check raised otherwise
+            entry.executed = True
+            return quote
+
+    def release(self, quote_id: str) -> None:
+        """Undo a claim whose booking was refused before anything was written."""
+        with self._lock:
+            entry = self._quotes.get(quote_id)
+            if entry is not None:
+                entry.executed = False
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._quotes)

@@ -1,0 +1,231 @@
+"""Answering a QuoteRequest: checks in ROE order, pricing from the in-memory snapshot only."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+
+import structlog
+
+from desk.clock import Clock
+from desk.config.model import DeskConfig, InstrumentConfig
+from desk.domain.messages import QuoteIssued, RfqOutcome, RfqRejected, RfqRequest
+from desk.domain.money import fmt, round_down
+from desk.domain.rejects import RfqRejectCode, reject_text
+from desk.domain.side import Side
+from desk.marketdata.snapshot import MarketSnapshot
+from desk.pricing.composite import Composite, NoMarket, build_composite
+from desk.pricing.quote_pricer import InsufficientDepth, price_two_way
+from desk.quoting.ids import IdFactory
+from desk.quoting.quote_book import QuoteBook
+from desk.risk.credit import CreditLines
+from desk.risk.rate_limit import TokenBucket
+
+log = structlog.get_logger("desk.rfq")
+
+MAX_QUOTE_REQ_ID_LEN = 64
+
+
+class _Reject(Exception):  # noqa: N818 - internal control flow, never escapes this module
+    def __init__(self, code: RfqRejectCode, explanation: str) -> None:
+        super().__init__(explanation)
+        self.code = code
+        self.explanation = explanation
+
+
+class QuoteReqIdRegistry:
+    """QuoteReqIDs seen per counterparty in the current UTC day."""
+
+    def __init__(self) -> None:
+        self._day: date | None = None
+        self._seen: set[tuple[str, str]] = set()
+        self._lock = threading.Lock()
+
+    def first_use(self, counterparty: str, quote_req_id: str, now: datetime) -> bool:
+        today = now.astimezone(UTC).date()
+        key = (counterparty, quote_req_id)
+        with self._lock:
+            if today != self._day:
+                self._day = today
+                self._seen.clear()
+            if key in self._seen:
+                return False
+            self._seen.add(key)
+            return True
+
+
+class RfqService:
+    """Turns an RfqRequest into a Quote or a reject; never touches the disk or the network."""
+
+    def __init__(
+        self,
+        config: DeskConfig,
+        snapshot: MarketSnapshot,
+        clock: Clock,
+        ids: IdFactory,
+        quote_book: QuoteBook,
+        credit: CreditLines,
+    ) -> None:
+        self._config = config
+        self._snapshot = snapshot
+        self._clock = clock
+        self._ids = ids
+        self._quote_book = quote_book
+        self._credit = credit
+        self._weights: Mapping[str, Decimal] = {v.name: v.weight for v in config.venues}
+        self._quote_req_ids = QuoteReqIdRegistry()
+        start = clock.monotonic()
+        self._buckets = {
+            cp.comp_id: TokenBucket(cp.rfq_rate_per_s, cp.rfq_burst, start)
+            for cp in config.counterparties.values()
+        }
+
+    def composite(self, symbol: str) -> Composite:
+        """Current composite for ``symbol``; raises NoMarket when it cannot be trusted."""
+        md = self._config.market_data
+        return build_composite(
+            symbol,
+            self._snapshot.books_for(symbol),
+            now_mono=self._clock.monotonic(),
+            stale_after_s=md.stale_after_ms / 1000,
+            min_venues=md.min_venues,
+            weights=self._weights,
+        )
+
+    def handle(self, request: RfqRequest) -> RfqOutcome:
+        """Quote or reject ``request``; logs rfq.received and quote.sent / rfq.rejected."""
+        bound = log.bind(counterparty=request.counterparty, quote_req_id=request.quote_req_id)
+        bound.info(
+            "rfq.received",
+            symbol=request.symbol,
+            side=request.side,
+            order_qty=None if request.order_qty is None else fmt(request.order_qty),
+            cash_order_qty=None if request.cash_order_qty is None else fmt(request.cash_order_qty),
+            indicative=request.indicative,
+            account=request.account,
+        )
+        try:
+            quote, composite = self._quote(request)
+        except _Reject as rej:
+            text = reject_text(rej.code, rej.explanation)
+            bound.info("rfq.rejected", code=rej.code.name, reason=rej.code.fix_reason, text=text)
+            return RfqRejected(request=request, code=rej.code, text=text)
+        self._quote_book.add(quote)
+        bound.info(
+            "quote.sent",
+            quote_id=quote.quote_id,
+            symbol=quote.symbol,
+            qty=fmt(quote.qty),
+            bid_px=None if quote.bid_px is None else fmt(quote.bid_px),
+            offer_px=None if quote.offer_px is None else fmt(quote.offer_px),
+            valid_until=quote.valid_until.isoformat(timespec="milliseconds"),
+            indicative=quote.indicative,
+            composite_mid=fmt(composite.mid),
+            venues_used=list(composite.venues_used),
+            venues_excluded=dict(composite.venues_excluded),
+        )
+        return quote
+
+    def _quote(self, request: RfqRequest) -> tuple[QuoteIssued, Composite]:
+        now = request.received_at
+        cp_id = request.counterparty
+        if not self._buckets[cp_id].try_take(self._clock.monotonic()):
+            raise _Reject(RfqRejectCode.RATE_LIMITED, "too many quote requests, slow down")
+        if len(request.quote_req_id) > MAX_QUOTE_REQ_ID_LEN:
+            raise _Reject(
+                RfqRejectCode.BAD_REQUEST, f"QuoteReqID longer than {MAX_QUOTE_REQ_ID_LEN} chars"
+            )
+        if not self._quote_req_ids.first_use(cp_id, request.quote_req_id, now):
+            raise _Reject(
+                RfqRejectCode.DUPLICATE_QUOTEREQID,
+                f"QuoteReqID {request.quote_req_id} was already used today",
+            )
+        if request.streaming:
+            raise _Reject(RfqRejectCode.BAD_REQUEST, "streaming quotes are not offered yet")
+        inst = self._config.instruments.get(request.symbol)
+        if inst is None or not inst.enabled:
+            raise _Reject(RfqRejectCode.UNKNOWN_SYMBOL, f"{request.symbol} is not quoted")
+        counterparty = self._config.counterparties[cp_id]
+        if request.symbol not in counterparty.allowed_symbols:
+            raise _Reject(RfqRejectCode.NOT_AUTHORIZED, f"{request.symbol} is not permitted")
+        if self._config.halted or inst.halted or counterparty.halted:
+            raise _Reject(RfqRejectCode.HALTED, f"quoting is halted for {request.symbol}")
+        if (request.order_qty is None) == (request.cash_order_qty is None):
+            raise _Reject(
+                RfqRejectCode.BAD_REQUEST, "exactly one of OrderQty(38) and CashOrderQty(152)"
+            )
+        try:
+            composite = self.composite(inst.symbol)
+        except NoMarket as exc:
+            raise _Reject(RfqRejectCode.NO_MARKET, exc.reason) from None
+        qty = self._base_qty(request, inst, composite.mid)
+        notional = qty * composite.mid
+        max_notional = min(inst.max_notional, counterparty.max_notional)
+        if notional > max_notional:
+            raise _Reject(
+                RfqRejectCode.NOTIONAL_LIMIT,
+                f"notional {fmt(notional.quantize(inst.tick))} {inst.quote} exceeds max "
+                f"{fmt(max_notional)} {inst.quote}",
+            )
+        if not request.indicative:
+            used = self._credit.used(cp_id, now)
+            if used + notional > counterparty.credit_limit:
+                raise _Reject(
+                    RfqRejectCode.CREDIT_LIMIT,
+                    f"notional {fmt(notional.quantize(inst.tick))} {inst.quote} with "
+                    f"{fmt(used)} used exceeds credit line {fmt(counterparty.credit_limit)}",
+                )
+        try:
+            price = price_two_way(inst, composite, qty)
+        except InsufficientDepth as exc:
+            raise _Reject(
+                RfqRejectCode.SIZE_ABOVE_MAX,
+                f"{fmt(qty)} {inst.base} exceeds hedgeable depth {fmt(exc.available)} {inst.base}",
+            ) from None
+        valid_until = _truncate_ms(now + timedelta(milliseconds=inst.quote_ttl_ms))
+        quote = QuoteIssued(
+            quote_id=self._ids.quote_id(),
+            quote_req_id=request.quote_req_id,
+            counterparty=cp_id,
+            account=request.account,
+            symbol=inst.symbol,
+            currency=inst.quote,
+            side=request.side,
+            qty=qty,
+            # A client buying is answered with the desk's offer only, a client selling with its bid.
+            bid_px=None if request.side is Side.BUY else price.bid,
+            offer_px=None if request.side is Side.SELL else price.offer,
+            valid_until=valid_until,
+            transact_time=now,
+            indicative=request.indicative,
+        )
+        return quote, composite
+
+    def _base_qty(self, request: RfqRequest, inst: InstrumentConfig, mid: Decimal) -> Decimal:
+        if request.order_qty is not None:
+            raw = request.order_qty
+        else:
+            assert request.cash_order_qty is not None  # noqa: S101 - checked by the caller
+            raw = request.cash_order_qty / mid
+        if raw <= 0:
+            raise _Reject(RfqRejectCode.BAD_REQUEST, "size must be positive")
+        # Sizes round down to the lot: the desk never quotes more than was asked for.
+        qty = round_down(raw, inst.lot)
+        if qty < inst.min_qty:
+            raise _Reject(
+                RfqRejectCode.SIZE_BELOW_MIN,
+                f"{fmt(raw)} {inst.base} is below min {fmt(inst.min_qty)} {inst.base}",
+            )
+        if qty > inst.max_qty:
+            raise _Reject(
+                RfqRejectCode.SIZE_ABOVE_MAX,
+                f"{fmt(raw)} {inst.base} exceeds max {fmt(inst.max_qty)} {inst.base}",
+            )
+        return qty
+
+
+def _truncate_ms(moment: datetime) -> datetime:
+    """ValidUntilTime goes out with millisecond precision; keep the same instant internally."""
+    return moment.replace(microsecond=moment.microsecond // 1000 * 1000)

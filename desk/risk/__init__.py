@@ -1,0 +1,1 @@
+"""Risk: limits, credit, rate limits and halts."""

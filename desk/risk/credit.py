@@ -1,0 +1,41 @@
+"""Credit line use per counterparty: gross notional traded in the current UTC day."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping
+from datetime import UTC, datetime, time
+from decimal import Decimal
+
+
+def start_of_day(moment: datetime) -> datetime:
+    """Midnight UTC of ``moment``'s day: where a credit day starts."""
+    return datetime.combine(moment.astimezone(UTC).date(), time(0), tzinfo=UTC)
+
+
+class CreditLines:
+    """In-memory usage, seeded from the ledger at start-up and reset at UTC midnight.
+
+    Kept in memory so the RFQ path never reads the database; booking adds to it.
+    """
+
+    def __init__(self, seeded: Mapping[str, Decimal], seeded_at: datetime) -> None:
+        self._day = seeded_at.astimezone(UTC).date()
+        self._usage: dict[str, Decimal] = dict(seeded)
+        self._lock = threading.Lock()
+
+    def _roll(self, now: datetime) -> None:
+        today = now.astimezone(UTC).date()
+        if today != self._day:
+            self._day = today
+            self._usage.clear()
+
+    def used(self, counterparty: str, now: datetime) -> Decimal:
+        with self._lock:
+            self._roll(now)
+            return self._usage.get(counterparty, Decimal(0))
+
+    def add(self, counterparty: str, notional: Decimal, at: datetime) -> None:
+        with self._lock:
+            self._roll(at)
+            self._usage[counterparty] = self._usage.get(counterparty, Decimal(0)) + notional

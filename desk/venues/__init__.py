@@ -1,0 +1,1 @@
+"""Venues: the one ccxt port through which the desk reaches every exchange."""

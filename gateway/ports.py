@@ -1,0 +1,24 @@
+"""What the gateway needs from the desk: one narrow interface, domain types only."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from desk.domain.messages import (
+    OrderOutcome,
+    OrderRequest,
+    RfqOutcome,
+    RfqRequest,
+    StatusReport,
+    StatusRequest,
+)
+
+
+class DeskPort(Protocol):
+    """The desk core as the gateway sees it."""
+
+    def request_quote(self, request: RfqRequest) -> RfqOutcome: ...
+
+    def place_order(self, order: OrderRequest) -> OrderOutcome: ...
+
+    def order_status(self, request: StatusRequest) -> StatusReport: ...
