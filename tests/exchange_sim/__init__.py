@@ -1,0 +1,1 @@
+"""Tests of the local Binance-like exchange simulator (exchange_sim)."""
