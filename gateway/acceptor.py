@@ -13,7 +13,6 @@ from desk.clock import Clock
 from gateway.application import DeskApplication
 from gateway.logon_guard import Credentials, LogonGuard
 from gateway.ports import DeskPort
-from gateway.session_log import GuardedLogFactory
 from gateway.settings import AcceptorSpec, write_settings
 
 log = structlog.get_logger("gateway")
@@ -38,17 +37,23 @@ class FixGateway:
         self._guard = LogonGuard(credentials)
         self._application = DeskApplication(desk, self._guard, clock)
         self._store_factory = fix.FileStoreFactory(self._settings)
-        inner_logs = fix.FileLogFactory(self._settings) if spec.log_dir is not None else None
-        self._inner_logs = inner_logs
-        self._log_factory = GuardedLogFactory(self._guard, inner_logs)
+        self._log_factory = (
+            fix.FileLogFactory(self._settings)
+            if spec.log_dir is not None
+            else fix.ScreenLogFactory(False, False, False)
+        )
         self._acceptor = fix.ThreadedSocketAcceptor(
             self._application, self._store_factory, self._settings, self._log_factory
         )
         self._running = False
+        self._session_ids = [
+            fix.SessionID("FIX.4.4", spec.desk_comp_id, s.comp_id) for s in spec.sessions
+        ]
 
     def start(self) -> None:
         self._acceptor.start()
         self._running = True
+        self._guard.remember_all(self._session_ids)
         log.info("gateway.listening", port=self.spec.port, comp_id=self.spec.desk_comp_id,
                  sessions=[s.comp_id for s in self.spec.sessions])
 

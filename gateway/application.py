@@ -63,21 +63,23 @@ class DeskApplication(fix.Application):  # type: ignore[misc] # SWIG base class 
 
     def onLogon(self, session_id: fix.SessionID) -> None:  # noqa: N802
         try:
-            self._guard.accepted(session_id)
             log.info("session.logon", session=session_id.toString(), counterparty=_cp(session_id))
         except Exception:  # noqa: BLE001 - see module docstring
             log.exception("gateway.callback_failed", callback="onLogon")
 
     def onLogout(self, session_id: fix.SessionID) -> None:  # noqa: N802
         try:
+            # Disconnected: the numbers are settled until the next Logon.
+            self._guard.remember(session_id)
             log.info("session.logout", session=session_id.toString(), counterparty=_cp(session_id))
         except Exception:  # noqa: BLE001
             log.exception("gateway.callback_failed", callback="onLogout")
 
     def toAdmin(self, message: fix.Message, session_id: fix.SessionID) -> None:  # noqa: N802
         try:
-            if str(message.getHeader().getField(t.MSG_TYPE)) == t.MSG_LOGOUT:
-                self._guard.before_logout_sent(session_id)
+            header = message.getHeader()
+            if str(header.getField(t.MSG_TYPE)) == t.MSG_LOGOUT:
+                self._guard.before_logout_sent(session_id, int(header.getField(t.MSG_SEQ_NUM)))
         except Exception:  # noqa: BLE001
             log.exception("gateway.callback_failed", callback="toAdmin")
 

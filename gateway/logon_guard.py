@@ -1,16 +1,17 @@
-"""Logon authentication and keeping sequence numbers intact when a Logon is refused.
+"""Logon authentication, and sequence numbers kept intact when a Logon is refused.
 
 QuickFIX applies ResetSeqNumFlag=Y *before* the application sees the Logon, so a bad
-password with 141=Y would reset a real session's sequence numbers. The guard snapshots the
-numbers when the raw Logon arrives (``Log.onIncoming`` runs before the session acts on it) and
-puts them back when authentication fails; the refusing Logout is then sent without using up a
-sequence number of the real session.
+password with 141=Y would reset a real session's sequence numbers. The guard remembers each
+session's numbers whenever they are settled (at start-up, when a session logs out, when a
+Logout goes out on a session that is not logged on) and, when authentication fails, puts them
+back; the refusing Logout is sent without using up a sequence number of the real session.
+Messages the engine already cleared from its store by the reset cannot be brought back.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 import quickfix as fix
@@ -19,8 +20,6 @@ import structlog
 from gateway.credentials import verify_password
 
 log = structlog.get_logger("gateway.security")
-
-_LOGON_MARKER = "\x0135=A\x01"
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,24 +36,30 @@ class LogonGuard:
 
     def __init__(self, credentials: Mapping[str, Credentials]) -> None:
         self._credentials = dict(credentials)
-        self._snapshots: dict[str, tuple[int, int]] = {}
+        self._settled: dict[str, tuple[int, int]] = {}
         self._refused: dict[str, int] = {}
         self._lock = threading.Lock()
 
-    def on_raw_incoming(self, session_id: fix.SessionID, raw: str) -> None:
-        """Called from the session's Log before it processes ``raw``."""
-        if _LOGON_MARKER not in raw:
-            return
+    def remember_all(self, session_ids: Iterable[fix.SessionID]) -> None:
+        """Record every session's numbers as loaded from the store at start-up."""
+        for session_id in session_ids:
+            self.remember(session_id)
+
+    def remember(self, session_id: fix.SessionID, *, sender: int | None = None) -> None:
+        """Record the session's numbers now; ``sender`` overrides a not-yet-incremented one."""
         session = fix.Session.lookupSession(session_id)
         if session is None:
             return
+        numbers = (
+            sender if sender is not None else session.getExpectedSenderNum(),
+            session.getExpectedTargetNum(),
+        )
         with self._lock:
-            self._snapshots[session_id.toString()] = (
-                session.getExpectedSenderNum(),
-                session.getExpectedTargetNum(),
-            )
+            self._settled[session_id.toString()] = numbers
 
-    def check(self, session_id: fix.SessionID, username: str | None, password: str | None) -> str | None:
+    def check(
+        self, session_id: fix.SessionID, username: str | None, password: str | None
+    ) -> str | None:
         """None when the Logon may proceed, else the reason for the refusing Logout's Text."""
         comp_id = str(session_id.getTargetCompID().getValue())
         creds = self._credentials.get(comp_id)
@@ -72,37 +77,36 @@ class LogonGuard:
     def _refuse(self, session_id: fix.SessionID, comp_id: str, reason: str) -> None:
         key = session_id.toString()
         with self._lock:
-            snapshot = self._snapshots.pop(key, None)
-            if snapshot is not None:
-                self._refused[key] = snapshot[0]
+            settled = self._settled.get(key)
+            if settled is not None:
+                self._refused[key] = settled[0]
         session = fix.Session.lookupSession(session_id)
-        if snapshot is not None and session is not None:
-            session.setNextTargetMsgSeqNum(snapshot[1])
+        if settled is not None and session is not None:
+            session.setNextTargetMsgSeqNum(settled[1])
         log.warning(
             "security.logon_refused",
             counterparty=comp_id,
             session=key,
             reason=reason,
-            restored_sender_seq=None if snapshot is None else snapshot[0],
-            restored_target_seq=None if snapshot is None else snapshot[1],
+            restored_sender_seq=None if settled is None else settled[0],
+            restored_target_seq=None if settled is None else settled[1],
         )
 
-    def before_logout_sent(self, session_id: fix.SessionID) -> None:
-        """Called from toAdmin for every Logout; fixes the sender number after a refusal.
+    def before_logout_sent(self, session_id: fix.SessionID, msg_seq_num: int) -> None:
+        """Called from toAdmin for every Logout (which already carries its MsgSeqNum).
 
-        By now the Logout already carries its MsgSeqNum; QuickFIX increments the sender
-        number right after this callback, so setting it one below the remembered value makes
-        the increment land back on it and the real session's numbering is untouched.
+        QuickFIX increments the sender number right after this callback. After a refused
+        Logon, setting it one below the remembered value makes the increment land back on
+        it, so the real session's numbering is untouched.
         """
         key = session_id.toString()
         with self._lock:
             sender = self._refused.pop(key, None)
-        if sender is None:
-            return
         session = fix.Session.lookupSession(session_id)
-        if session is not None:
+        if session is None:
+            return
+        if sender is not None:
             session.setNextSenderMsgSeqNum(sender - 1)
-
-    def accepted(self, session_id: fix.SessionID) -> None:
-        with self._lock:
-            self._snapshots.pop(session_id.toString(), None)
+        elif not session.isLoggedOn():
+            # A Logout outside a session (e.g. MsgSeqNum too low) does use a number.
+            self.remember(session_id, sender=msg_seq_num + 1)

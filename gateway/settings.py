@@ -36,7 +36,8 @@ class AcceptorSpec:
 def settings_text(spec: AcceptorSpec, engine_defaults: Path = ENGINE_DEFAULTS) -> str:
     """The full QuickFIX settings file for ``spec``."""
     template = engine_defaults.read_text(encoding="utf-8").rstrip()
-    if template.count("[") != 1 or "[DEFAULT]" not in template:
+    sections = [line.strip() for line in template.splitlines() if line.startswith("[")]
+    if sections != ["[DEFAULT]"]:
         raise ValueError(f"{engine_defaults}: must hold exactly one section, [DEFAULT]")
     # Values from desk.toml continue the template's [DEFAULT] section.
     lines = [
