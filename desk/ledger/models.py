@@ -66,7 +66,7 @@ class DeskBoot(Base):
     __tablename__ = "desk_boots"
     # AUTOINCREMENT (SQLite) / an identity sequence (PostgreSQL): ids are never handed out twice,
     # even after the highest row is deleted, so an epoch can never repeat.
-    __table_args__ = {"sqlite_autoincrement": True}
+    __table_args__ = ({"sqlite_autoincrement": True},)
 
     id: Mapped[int] = mapped_column(Integer, Identity(), primary_key=True)
     started_at: Mapped[datetime] = mapped_column(UtcDateTime())

@@ -126,7 +126,7 @@ class LedgerError(Exception):
     """Base of the ledger's errors."""
 
 
-class DuplicateClOrdID(LedgerError, ValueError):  # noqa: N818 - the FIX name reads best
+class DuplicateClOrdID(LedgerError, ValueError):  # the FIX name reads best (no ...Error)
     """The counterparty already used this ClOrdID; ``existing`` is what the ledger holds."""
 
     def __init__(self, existing: OrderRecord) -> None:

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from decimal import Decimal, Inexact, Rounded, localcontext
 from typing import Any, NoReturn
 
-from sqlalchemy import Engine, Executable, Row, String, bindparam, func, insert, select
+from sqlalchemy import Engine, Executable, String, bindparam, func, insert, select
 from sqlalchemy.exc import DBAPIError, IntegrityError, StatementError
 
 from desk.domain.side import Side
@@ -89,17 +89,21 @@ def _pg_book_fill_statement() -> Executable:
         .returning(trades.c.trade_id, trades.c.symbol, trades.c.qty, trades.c.executed_at)
         .cte("new_trade")
     )
-    return insert(hedge_intents).from_select(
-        ["trade_id", "symbol", "side", "qty", "created_at", "updated_at"],
-        select(
-            new_trade.c.trade_id,
-            new_trade.c.symbol,
-            bindparam("hedge_side", type_=String()),
-            new_trade.c.qty,
-            new_trade.c.executed_at,
-            new_trade.c.executed_at,
-        ),
-    ).returning(hedge_intents.c.trade_id)
+    return (
+        insert(hedge_intents)
+        .from_select(
+            ["trade_id", "symbol", "side", "qty", "created_at", "updated_at"],
+            select(
+                new_trade.c.trade_id,
+                new_trade.c.symbol,
+                bindparam("hedge_side", type_=String()),
+                new_trade.c.qty,
+                new_trade.c.executed_at,
+                new_trade.c.executed_at,
+            ),
+        )
+        .returning(hedge_intents.c.trade_id)
+    )
 
 
 # Columns an order row gets from a booking, and those the trade copies from the order.
@@ -111,6 +115,11 @@ _SHARED_COLUMNS = (
     "order_id", "counterparty", "account", "symbol", "side", "qty", "price",
     "quote_id", "quote_req_id", "cl_ord_id", "exec_id",
 )  # fmt: skip
+# OrderRejection fields stored as they are (side, status and created_at need translating).
+_REJECTION_COLUMNS = (
+    "counterparty", "account", "cl_ord_id", "order_id", "exec_id", "quote_id", "symbol",
+    "qty", "price", "reject_code", "reject_text",
+)  # fmt: skip
 
 _FIND_ORDER = (
     select(orders, trades.c.trade_id, trades.c.notional, trades.c.currency, trades.c.settl_date)
@@ -120,31 +129,28 @@ _FIND_ORDER = (
 )
 
 
-def _order_record(row: Row[Any]) -> OrderRecord:
+_RECORD_FIELDS = (
+    "counterparty", "account", "cl_ord_id", "order_id", "exec_id", "quote_id", "symbol",
+    "reject_code", "reject_text", "trade_id", "currency", "settl_date",
+)  # fmt: skip
+
+
+def _order_record(values: Mapping[Any, Any]) -> OrderRecord:
+    """An OrderRecord from a database row or from the values just written (same result)."""
+    as_is: dict[str, Any] = {name: values.get(name) for name in _RECORD_FIELDS}
     return OrderRecord(
-        counterparty=row.counterparty,
-        account=row.account,
-        cl_ord_id=row.cl_ord_id,
-        order_id=row.order_id,
-        exec_id=row.exec_id,
-        quote_id=row.quote_id,
-        symbol=row.symbol,
-        side=None if row.side is None else Side(row.side),
-        qty=row.qty,
-        price=row.price,
-        status=OrderStatus(row.status),
-        reject_code=row.reject_code,
-        reject_text=row.reject_text,
-        created_at=row.created_at,
-        trade_id=row.trade_id,
-        notional=row.notional,
-        currency=row.currency,
-        settl_date=row.settl_date,
+        **as_is,
+        side=None if values["side"] is None else Side(values["side"]),
+        qty=_canon(values["qty"]),
+        price=_canon(values["price"]),
+        notional=_canon(values.get("notional")),
+        status=OrderStatus(values["status"]),
+        created_at=values["created_at"].astimezone(UTC),
     )
 
 
-def _canon(value: Decimal | None) -> Decimal | None:
-    return None if value is None else canonical_decimal(value)
+def _canon(value: Decimal | int | None) -> Decimal | None:
+    return None if value is None else canonical_decimal(Decimal(value))
 
 
 class Ledger:
@@ -178,53 +184,21 @@ class Ledger:
         back and propagate as ``sqlalchemy.exc.IntegrityError``.
         """
         side = Side(booking.side)
-        order = {
-            "counterparty": booking.counterparty,
-            "account": booking.account,
-            "cl_ord_id": booking.cl_ord_id,
-            "order_id": booking.order_id,
-            "exec_id": booking.exec_id,
-            "quote_id": booking.quote_id,
-            "quote_req_id": booking.quote_req_id,
-            "symbol": booking.symbol,
+        order = {c: getattr(booking, c) for c in _SHARED_COLUMNS} | {
             "side": side.value,
-            "qty": booking.qty,
-            "price": booking.price,
             "status": OrderStatus.FILLED.value,
             "created_at": booking.executed_at,
             "client_transact_time": booking.client_transact_time,
         }
         fill = {
-            "notional": booking.notional,
-            "currency": booking.currency,
-            "executed_at": booking.executed_at,
-            "settl_date": booking.settl_date,
+            c: getattr(booking, c) for c in ("notional", "currency", "executed_at", "settl_date")
         }
         try:
             with _plain_errors():
                 trade_id = self._insert_fill(order, fill, hedge_side(side))
         except IntegrityError as exc:
             self._raise_duplicate(booking.counterparty, booking.cl_ord_id, exc)
-        return OrderRecord(
-            counterparty=booking.counterparty,
-            account=booking.account,
-            cl_ord_id=booking.cl_ord_id,
-            order_id=booking.order_id,
-            exec_id=booking.exec_id,
-            quote_id=booking.quote_id,
-            symbol=booking.symbol,
-            side=side,
-            qty=_canon(booking.qty),
-            price=_canon(booking.price),
-            status=OrderStatus.FILLED,
-            reject_code=None,
-            reject_text=None,
-            created_at=booking.executed_at.astimezone(UTC),
-            trade_id=trade_id,
-            notional=_canon(booking.notional),
-            currency=booking.currency,
-            settl_date=booking.settl_date,
-        )
+        return _order_record({**order, **fill, "trade_id": trade_id})
 
     def _insert_fill(self, order: dict[str, Any], fill: dict[str, Any], side: Side) -> int:
         if self._pg_book_fill is not None:
@@ -236,8 +210,8 @@ class Ledger:
         shared = {c: order[c] for c in _SHARED_COLUMNS}
         with self._engine.begin() as conn:
             conn.execute(insert(orders), order)
-            result = conn.execute(insert(trades), {**shared, **fill})
-            trade_id = int(result.inserted_primary_key[0])
+            result = conn.execute(insert(trades).returning(trades.c.trade_id), {**shared, **fill})
+            trade_id = int(result.scalar_one())
             conn.execute(
                 insert(hedge_intents),
                 {
@@ -256,21 +230,9 @@ class Ledger:
 
         Raises ``DuplicateClOrdID`` and writes nothing if the ClOrdID was already used.
         """
-        side = None if rejection.side is None else Side(rejection.side)
-        row = {
-            "counterparty": rejection.counterparty,
-            "account": rejection.account,
-            "cl_ord_id": rejection.cl_ord_id,
-            "order_id": rejection.order_id,
-            "exec_id": rejection.exec_id,
-            "quote_id": rejection.quote_id,
-            "symbol": rejection.symbol,
-            "side": None if side is None else side.value,
-            "qty": rejection.qty,
-            "price": rejection.price,
+        row = {c: getattr(rejection, c) for c in _REJECTION_COLUMNS} | {
+            "side": None if rejection.side is None else Side(rejection.side).value,
             "status": OrderStatus.REJECTED.value,
-            "reject_code": rejection.reject_code,
-            "reject_text": rejection.reject_text,
             "created_at": rejection.received_at,
         }
         try:
@@ -278,22 +240,7 @@ class Ledger:
                 conn.execute(insert(orders), row)
         except IntegrityError as exc:
             self._raise_duplicate(rejection.counterparty, rejection.cl_ord_id, exc)
-        return OrderRecord(
-            counterparty=rejection.counterparty,
-            account=rejection.account,
-            cl_ord_id=rejection.cl_ord_id,
-            order_id=rejection.order_id,
-            exec_id=rejection.exec_id,
-            quote_id=rejection.quote_id,
-            symbol=rejection.symbol,
-            side=side,
-            qty=_canon(rejection.qty),
-            price=_canon(rejection.price),
-            status=OrderStatus.REJECTED,
-            reject_code=rejection.reject_code,
-            reject_text=rejection.reject_text,
-            created_at=rejection.received_at.astimezone(UTC),
-        )
+        return _order_record(row)
 
     def _raise_duplicate(self, counterparty: str, cl_ord_id: str, exc: IntegrityError) -> NoReturn:
         # The failed transaction is rolled back by now. If the key is taken, the other writer
@@ -308,7 +255,7 @@ class Ledger:
         params: Mapping[str, str] = {"counterparty": counterparty, "cl_ord_id": cl_ord_id}
         with self._autocommit.connect() as conn:
             row = conn.execute(_FIND_ORDER, params).one_or_none()
-        return None if row is None else _order_record(row)
+        return None if row is None else _order_record(row._mapping)
 
     def trade_log(
         self,
@@ -331,10 +278,7 @@ class Ledger:
             stmt = stmt.limit(limit)
         with _plain_errors(), self._autocommit.connect() as conn:
             rows = conn.execute(stmt).all()
-        return [
-            TradeLogRow(**{**row._asdict(), "side": Side(row.side)})
-            for row in rows
-        ]
+        return [TradeLogRow(**{**row._asdict(), "side": Side(row.side)}) for row in rows]
 
     def traded_notional(self, counterparty: str, since: datetime) -> Decimal:
         """Total notional of ``counterparty``'s trades executed at or after ``since``."""
@@ -347,7 +291,9 @@ class Ledger:
             notionals = conn.execute(select(trades.c.notional).where(*where)).scalars().all()
         # The default context rounds to 28 digits; a NUMERIC(38,18) sum needs more, and any
         # rounding at all would be a bug, hence the trap.
-        with localcontext(prec=_SUM_PRECISION, traps=[Inexact, Rounded]):
+        with localcontext() as exact:
+            exact.prec = _SUM_PRECISION
+            exact.traps[Inexact] = exact.traps[Rounded] = True
             return canonical_decimal(sum(notionals, Decimal(0)))
 
     def pending_hedge_intents(self) -> list[HedgeIntentRecord]:
@@ -361,14 +307,7 @@ class Ledger:
             rows = conn.execute(stmt).all()
         return [
             HedgeIntentRecord(
-                id=row.id,
-                trade_id=row.trade_id,
-                symbol=row.symbol,
-                side=Side(row.side),
-                qty=row.qty,
-                status=HedgeIntentStatus(row.status),
-                created_at=row.created_at,
-                updated_at=row.updated_at,
+                **row._asdict() | {"side": Side(row.side), "status": HedgeIntentStatus(row.status)}
             )
             for row in rows
         ]

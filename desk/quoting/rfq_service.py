@@ -216,12 +216,12 @@ class RfqService:
         if qty < inst.min_qty:
             raise _Reject(
                 RfqRejectCode.SIZE_BELOW_MIN,
-                f"{fmt(raw)} {inst.base} is below min {fmt(inst.min_qty)} {inst.base}",
+                f"{fmt(raw.quantize(inst.lot))} {inst.base} is below min {fmt(inst.min_qty)} {inst.base}",
             )
         if qty > inst.max_qty:
             raise _Reject(
                 RfqRejectCode.SIZE_ABOVE_MAX,
-                f"{fmt(raw)} {inst.base} exceeds max {fmt(inst.max_qty)} {inst.base}",
+                f"{fmt(raw.quantize(inst.lot))} {inst.base} exceeds max {fmt(inst.max_qty)} {inst.base}",
             )
         return qty
 

@@ -1,0 +1,1 @@
+"""The ``otc-desk`` command for desk ops."""
