@@ -166,5 +166,3 @@ def test_order_status_never_shows_another_counterpartys_order(desk: RunningDesk)
         c2.send("H", [(11, cl), (55, "BTC/USDT"), (54, "1")])
         report = c2.expect("8")
         assert report[39] == "8" and report[58].startswith("UNKNOWN_ORDER")
-
-

@@ -6,15 +6,15 @@ session.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import time
+from collections.abc import Iterator
 
 import pytest
 
 from tests.e2e.helpers import next_id, quote, rfq
 from tests.fixclient import FixClient, FixMessage
 from tests.fixtures.desk import StartDesk
+from tests.sim_admin import admin
 
 
 def assert_rejected(answer: FixMessage, reason: str, code: str) -> None:
@@ -89,7 +89,9 @@ def test_quote_request_when_streaming_then_bad_request_for_now(client: FixClient
 
 def test_quote_request_when_two_related_symbols_then_bad_request(client: FixClient) -> None:
     req_id = next_id("multi")
-    client.send("R", [(131, req_id), (146, "2"), (55, "BTC/USDT"), (38, "1"), (55, "ETH/USDT"), (38, "1")])
+    client.send(
+        "R", [(131, req_id), (146, "2"), (55, "BTC/USDT"), (38, "1"), (55, "ETH/USDT"), (38, "1")]
+    )
     answer = client.recv()
     assert_rejected(answer, "99", "BAD_REQUEST")
     still_quotes(client)
@@ -145,22 +147,9 @@ def test_quote_request_when_rate_exceeded_then_rate_limited(start_desk: StartDes
 def test_quote_request_when_no_venue_is_fresh_then_no_market(start_desk: StartDesk) -> None:
     desk = start_desk(stale_after_ms=300)
     sim = desk.simulator
-    import json
-    import urllib.request
-
-    def admin(venue: str, path: str, body: dict[str, object]) -> None:
-        req = urllib.request.Request(  # noqa: S310 - loopback simulator
-            f"{sim.base_url(venue)}/admin/{path}",
-            data=json.dumps(body).encode(),
-            headers={"Content-Type": "application/json"},
-            method="POST",
-        )
-        with urllib.request.urlopen(req, timeout=5):  # noqa: S310
-            pass
-
     try:
         for venue in ("sim-a", "sim-b", "sim-c"):
-            admin(venue, "freeze", {"frozen": True})
+            admin(sim.base_url(venue), "freeze", {"frozen": True})
         time.sleep(0.6)
         with desk.logged_on() as c:
             _, answer = rfq(c, "BTC/USDT", "0.1")
@@ -168,4 +157,4 @@ def test_quote_request_when_no_venue_is_fresh_then_no_market(start_desk: StartDe
             assert "stale" in answer[58]
     finally:
         for venue in ("sim-a", "sim-b", "sim-c"):
-            admin(venue, "freeze", {"frozen": False})
+            admin(sim.base_url(venue), "freeze", {"frozen": False})

@@ -13,7 +13,6 @@ import pytest
 from tests.e2e.helpers import order, quote
 from tests.fixtures.desk import StartDesk
 
-
 OTC_DESK = str(Path(sys.executable).with_name("otc-desk"))
 
 

@@ -82,13 +82,54 @@ def test_second_connection_refused_and_first_undisturbed(desk: RunningDesk) -> N
     ("fields", "reason", "ref_tag"),
     [
         # NewOrderSingle without QuoteID(117): required tag missing.
-        ([(11, "c-1"), (55, "BTC/USDT"), (54, "1"), (60, "{ts}"), (38, "1"), (40, "D")], "1", "117"),
+        (
+            [(11, "c-1"), (55, "BTC/USDT"), (54, "1"), (60, "{ts}"), (38, "1"), (40, "D")],
+            "1",
+            "117",
+        ),
         # Side(54)=7: value out of range.
-        ([(11, "c-2"), (117, "Q1"), (55, "BTC/USDT"), (54, "7"), (60, "{ts}"), (38, "1"), (40, "D")], "5", "54"),
+        (
+            [
+                (11, "c-2"),
+                (117, "Q1"),
+                (55, "BTC/USDT"),
+                (54, "7"),
+                (60, "{ts}"),
+                (38, "1"),
+                (40, "D"),
+            ],
+            "5",
+            "54",
+        ),
         # OrderQty(38)=abc: wrong data format.
-        ([(11, "c-3"), (117, "Q1"), (55, "BTC/USDT"), (54, "1"), (60, "{ts}"), (38, "abc"), (40, "D")], "6", "38"),
+        (
+            [
+                (11, "c-3"),
+                (117, "Q1"),
+                (55, "BTC/USDT"),
+                (54, "1"),
+                (60, "{ts}"),
+                (38, "abc"),
+                (40, "D"),
+            ],
+            "6",
+            "38",
+        ),
         # BidPx(132) does not belong in a NewOrderSingle.
-        ([(11, "c-4"), (117, "Q1"), (55, "BTC/USDT"), (54, "1"), (60, "{ts}"), (38, "1"), (40, "D"), (132, "1")], "2", "132"),
+        (
+            [
+                (11, "c-4"),
+                (117, "Q1"),
+                (55, "BTC/USDT"),
+                (54, "1"),
+                (60, "{ts}"),
+                (38, "1"),
+                (40, "D"),
+                (132, "1"),
+            ],
+            "2",
+            "132",
+        ),
     ],
 )
 def test_dictionary_violation_gets_session_reject_and_session_stays_up(
@@ -109,7 +150,18 @@ def test_dictionary_violation_gets_session_reject_and_session_stays_up(
 def test_unsupported_valid_message_type_gets_business_reject(desk: RunningDesk) -> None:
     with desk.logged_on() as c:
         # A valid FIX 4.4 MarketDataRequest: the desk does not offer market data.
-        c.send("V", [(262, "md-1"), (263, "0"), (264, "1"), (267, "1"), (269, "0"), (146, "1"), (55, "BTC/USDT")])
+        c.send(
+            "V",
+            [
+                (262, "md-1"),
+                (263, "0"),
+                (264, "1"),
+                (267, "1"),
+                (269, "0"),
+                (146, "1"),
+                (55, "BTC/USDT"),
+            ],
+        )
         reject = c.expect("j")
         assert reject[380] == "3"
         assert quote(c, "BTC/USDT", "0.1").msg_type == "S"
