@@ -34,7 +34,11 @@ def test_quotes_move_when_the_venues_books_move(start_desk: StartDesk) -> None:
             target = _sim_mid(desk, "sim-a")
             assert desk.server.core is not None
             core = desk.server.core
-            _wait_until(lambda: abs(core.rfqs.composite("BTC/USDT").mid - target) / target < Decimal("0.002"))
+            _wait_until(
+                lambda: (
+                    abs(core.rfqs.composite("BTC/USDT").mid - target) / target < Decimal("0.002")
+                )
+            )
             after = mid_of(quote(c, "BTC/USDT", "0.1"))
             assert after > before * Decimal("1.015"), (before, after)
         finally:

@@ -14,10 +14,12 @@ from tests.fixtures.desk import RunningDesk, StartDesk
 
 def assert_order_rejected(report: FixMessage, reason: str, code: str) -> None:
     assert report.msg_type == "8", report
-    assert report[150] == "8" and report[39] == "8", report
+    assert report[150] == "8", report
+    assert report[39] == "8", report
     assert report[103] == reason, report
     assert report[58].startswith(f"{code}: "), report
-    assert report[17] and report[37]
+    assert report[17]
+    assert report[37]
 
 
 @pytest.fixture
@@ -132,8 +134,10 @@ def test_order_when_possresend_of_filled_order_then_original_fill(desk: RunningD
         q = quote(c, "BTC/USDT", "0.3")
         cl, fill = order(c, q, side="1")
         _, again = order(c, q, side="1", cl_ord_id=cl, poss_resend=True)
-        assert again[150] == "F" and again[39] == "2"
-        assert again[17] == fill[17] and again[37] == fill[37]
+        assert again[150] == "F"
+        assert again[39] == "2"
+        assert again[17] == fill[17]
+        assert again[37] == fill[37]
         assert again[97] == "Y"
         assert Decimal(again[31]) == Decimal(fill[31])
     assert desk.server.core is not None
@@ -149,15 +153,18 @@ def test_order_status_reports_filled_rejected_and_unknown(desk: RunningDesk) -> 
         def status(cl: str) -> FixMessage:
             c.send("H", [(11, cl), (55, "BTC/USDT"), (54, "1")])
             report = c.expect("8")
-            assert report[150] == "I" and report[11] == cl
+            assert report[150] == "I"
+            assert report[11] == cl
             return report
 
         filled = status(cl_fill)
-        assert filled[39] == "2" and filled[37] == fill[37]
+        assert filled[39] == "2"
+        assert filled[37] == fill[37]
         assert Decimal(filled[14]) == Decimal("0.1")
         assert status(cl_rej)[39] == "8"
         unknown = status(next_id("nope"))
-        assert unknown[39] == "8" and unknown[58].startswith("UNKNOWN_ORDER")
+        assert unknown[39] == "8"
+        assert unknown[58].startswith("UNKNOWN_ORDER")
 
 
 def test_order_status_never_shows_another_counterpartys_order(desk: RunningDesk) -> None:
@@ -165,4 +172,5 @@ def test_order_status_never_shows_another_counterpartys_order(desk: RunningDesk)
         cl, _ = order(c1, quote(c1, "BTC/USDT", "0.1"), side="1")
         c2.send("H", [(11, cl), (55, "BTC/USDT"), (54, "1")])
         report = c2.expect("8")
-        assert report[39] == "8" and report[58].startswith("UNKNOWN_ORDER")
+        assert report[39] == "8"
+        assert report[58].startswith("UNKNOWN_ORDER")

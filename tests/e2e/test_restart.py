@@ -64,7 +64,9 @@ class DeskProcess:
 
 
 @pytest.fixture
-def desk_process(tmp_path: Path, simulator: SimulatorThread, sqlite_url: str) -> Iterator[DeskProcess]:
+def desk_process(
+    tmp_path: Path, simulator: SimulatorThread, sqlite_url: str
+) -> Iterator[DeskProcess]:
     port = free_port()
     config_path = tmp_path / "desk.toml"
     config_path.write_text(
@@ -126,11 +128,13 @@ def test_restart_keeps_sequence_numbers_exec_ids_and_trades(
     assert q2[117] != q1[117]
     _, fill2 = order(client, q2, side="1")
     assert fill2[150] == "F"
-    assert fill2[17] != fill1[17] and fill2[37] != fill1[37]
+    assert fill2[17] != fill1[17]
+    assert fill2[37] != fill1[37]
 
     # The order filled before the restart is still known: a resend gets the original fill.
     _, again = order(client, q1, side="1", cl_ord_id=cl1, poss_resend=True)
-    assert again[17] == fill1[17] and again[97] == "Y"
+    assert again[17] == fill1[17]
+    assert again[97] == "Y"
     client.close()
 
     assert _trades(desk_process.config_path) == [fill1[17], fill2[17]]

@@ -33,21 +33,26 @@ def test_rfq_quote_order_fill_then_trade_log_lists_it(
         assert q[134] == q[135] == q[38] == "0.5"
         assert q[537] == "1"
         assert q[1] == "ACC-7"
-        assert bid == bid.quantize(Decimal("0.01")) and offer == offer.quantize(Decimal("0.01"))
+        assert bid == bid.quantize(Decimal("0.01"))
+        assert offer == offer.quantize(Decimal("0.01"))
         valid_until = _parse_ts(q[62])
         assert timedelta(seconds=2) < valid_until - _parse_ts(q[60]) <= timedelta(seconds=3)
         assert len(q[62].split(".")[1]) == 3  # millisecond precision
 
         cl, fill = order(client, q, side="1", qty="0.5")
-        assert fill[150] == "F" and fill[39] == "2"
-        assert fill[55] == "BTC/USDT" and fill[54] == "1"
+        assert fill[150] == "F"
+        assert fill[39] == "2"
+        assert fill[55] == "BTC/USDT"
+        assert fill[54] == "1"
         assert Decimal(fill[32]) == Decimal("0.5") == Decimal(fill[14]) == Decimal(fill[38])
         assert Decimal(fill[31]) == offer == Decimal(fill[6])
         assert fill[151] == "0"
         assert Decimal(fill[381]) == offer * Decimal("0.5")
         assert fill[15] == "USDT"
-        assert len(fill[64]) == 8 and fill[60]
-        assert fill[37] and fill[17]
+        assert len(fill[64]) == 8
+        assert fill[60]
+        assert fill[37]
+        assert fill[17]
         assert fill.get(1) == "ACC-7"
 
     done = subprocess.run(  # noqa: S603 - our own CLI with test arguments
@@ -73,12 +78,17 @@ def test_client_sell_fills_at_the_bid_and_two_way_when_no_side(start_desk: Start
     desk = start_desk()
     with desk.logged_on("CLIENT2") as client:
         one_way = quote(client, "ETH/USDT", "3", side="2")
-        assert one_way[54] == "2" and 132 in one_way and 133 not in one_way
+        assert one_way[54] == "2"
+        assert 132 in one_way
+        assert 133 not in one_way
         _, fill = order(client, one_way, side="2")
-        assert fill[150] == "F" and Decimal(fill[31]) == Decimal(one_way[132])
+        assert fill[150] == "F"
+        assert Decimal(fill[31]) == Decimal(one_way[132])
 
         buy_only = quote(client, "ETH/USDT", "3", side="1")
-        assert 133 in buy_only and 132 not in buy_only and 134 not in buy_only
+        assert 133 in buy_only
+        assert 132 not in buy_only
+        assert 134 not in buy_only
 
 
 def test_cash_order_qty_is_converted_at_fair_value_and_rounded_to_the_lot(

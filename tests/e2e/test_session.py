@@ -26,7 +26,8 @@ def test_logon_when_password_wrong_then_logout_with_text_and_disconnect(desk: Ru
 def test_logon_when_password_missing_then_refused(desk: RunningDesk) -> None:
     c = desk.client()
     answer = c.logon("client1", None, expect_ok=False)
-    assert answer.msg_type == "5" and "Password(554)" in answer[58]
+    assert answer.msg_type == "5"
+    assert "Password(554)" in answer[58]
     assert c.wait_closed(5)
     c.close()
 
@@ -184,4 +185,5 @@ def test_fill_survives_in_the_store_for_a_resend_request(desk: RunningDesk) -> N
         assert fill_seq is not None
         c.send("2", [(7, str(fill_seq)), (16, str(fill_seq))])
         resent = c.expect("8")
-        assert resent[43] == "Y" and resent[17] == fill[17]
+        assert resent[43] == "Y"
+        assert resent[17] == fill[17]

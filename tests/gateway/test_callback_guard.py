@@ -73,8 +73,16 @@ def test_desk_exceptions_become_rejects_and_error_events(gateway: int) -> None:
 
         c.send(
             "D",
-            [(11, "o-1"), (117, "Q1"), (55, "BTC/USDT"), (54, "1"), (60, utc_timestamp()),
-             (38, "1"), (40, "D"), (44, "100")],
+            [
+                (11, "o-1"),
+                (117, "Q1"),
+                (55, "BTC/USDT"),
+                (54, "1"),
+                (60, utc_timestamp()),
+                (38, "1"),
+                (40, "D"),
+                (44, "100"),
+            ],
         )
         order_reject = c.expect("8")
         assert order_reject[150] == "8"
