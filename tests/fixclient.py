@@ -311,8 +311,10 @@ class FixClient:
         heartbeat: int = 30,
         *,
         begin_string: str = BEGIN_STRING,
+        source_address: str | None = None,
     ) -> None:
         self.host = host
+        self.source_address = source_address
         self.port = port
         self.sender = sender
         self.target = target
@@ -334,7 +336,10 @@ class FixClient:
         """Open the TCP connection (done by :meth:`logon` too if needed)."""
         if self._sock is not None:
             raise RuntimeError("already connected")
-        sock = socket.create_connection((self.host, self.port), timeout=timeout)
+        source = (self.source_address, 0) if self.source_address else None
+        sock = socket.create_connection(
+            (self.host, self.port), timeout=timeout, source_address=source
+        )
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self._sock = sock
         self._buf.clear()

@@ -187,3 +187,23 @@ def test_fill_survives_in_the_store_for_a_resend_request(desk: RunningDesk) -> N
         resent = c.expect("8")
         assert resent[43] == "Y"
         assert resent[17] == fill[17]
+
+
+def test_session_restricted_to_other_source_address_refuses_this_one(
+    start_desk: StartDesk,
+) -> None:
+    desk = start_desk(client2='allowed_addresses = ["127.0.0.2"]')
+    c2 = desk.client("CLIENT2")
+    with pytest.raises((ConnectionClosed, TimeoutError, OSError)):
+        c2.logon("client2", "client2-demo", timeout=3)
+    c2.close()
+    # From the allowed address it logs on.
+    allowed = FixClient(
+        "127.0.0.1", desk.fix_port, sender="CLIENT2", source_address="127.0.0.2"
+    )
+    allowed.logon("client2", "client2-demo")
+    assert quote(allowed, "ETH/USDT", "1").msg_type == "S"
+    allowed.close()
+    # Other sessions are not affected.
+    with desk.logged_on("CLIENT1") as c1:
+        assert quote(c1, "BTC/USDT", "0.1").msg_type == "S"
