@@ -32,7 +32,7 @@ from desk.risk.credit import CreditLines, start_of_day
 log = structlog.get_logger("desk")
 
 
-class SchemaNotCurrent(RuntimeError):  # noqa: N818 - reads as the condition it reports
+class SchemaNotCurrent(RuntimeError):
     """The ledger database is not migrated to the code's revision."""
 
 
@@ -63,7 +63,9 @@ class DeskCore:
             now,
         )
         self.rfqs = RfqService(config, self.snapshot, clock, self.ids, self.quote_book, self.credit)
-        self.orders = OrderService(config, self.ledger, clock, self.ids, self.quote_book, self.credit)
+        self.orders = OrderService(
+            config, self.ledger, clock, self.ids, self.quote_book, self.credit
+        )
         self._poller = (
             BookPoller(
                 config.venues,

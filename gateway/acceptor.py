@@ -54,8 +54,12 @@ class FixGateway:
         self._acceptor.start()
         self._running = True
         self._guard.remember_all(self._session_ids)
-        log.info("gateway.listening", port=self.spec.port, comp_id=self.spec.desk_comp_id,
-                 sessions=[s.comp_id for s in self.spec.sessions])
+        log.info(
+            "gateway.listening",
+            port=self.spec.port,
+            comp_id=self.spec.desk_comp_id,
+            sessions=[s.comp_id for s in self.spec.sessions],
+        )
 
     def stop(self) -> None:
         """Log every session out and close the listener; safe to call twice."""

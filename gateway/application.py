@@ -58,32 +58,32 @@ class DeskApplication(fix.Application):  # type: ignore[misc] # SWIG base class 
         }
 
     # --- session callbacks -------------------------------------------------------------
-    def onCreate(self, session_id: fix.SessionID) -> None:  # noqa: N802 - QuickFIX's name
+    def onCreate(self, session_id: fix.SessionID) -> None:
         log.info("session.created", session=session_id.toString())
 
-    def onLogon(self, session_id: fix.SessionID) -> None:  # noqa: N802
+    def onLogon(self, session_id: fix.SessionID) -> None:
         try:
             log.info("session.logon", session=session_id.toString(), counterparty=_cp(session_id))
-        except Exception:  # noqa: BLE001 - see module docstring
+        except Exception:
             log.exception("gateway.callback_failed", callback="onLogon")
 
-    def onLogout(self, session_id: fix.SessionID) -> None:  # noqa: N802
+    def onLogout(self, session_id: fix.SessionID) -> None:
         try:
             # Disconnected: the numbers are settled until the next Logon.
             self._guard.remember(session_id)
             log.info("session.logout", session=session_id.toString(), counterparty=_cp(session_id))
-        except Exception:  # noqa: BLE001
+        except Exception:
             log.exception("gateway.callback_failed", callback="onLogout")
 
-    def toAdmin(self, message: fix.Message, session_id: fix.SessionID) -> None:  # noqa: N802
+    def toAdmin(self, message: fix.Message, session_id: fix.SessionID) -> None:
         try:
             header = message.getHeader()
             if str(header.getField(t.MSG_TYPE)) == t.MSG_LOGOUT:
                 self._guard.before_logout_sent(session_id, int(header.getField(t.MSG_SEQ_NUM)))
-        except Exception:  # noqa: BLE001
+        except Exception:
             log.exception("gateway.callback_failed", callback="toAdmin")
 
-    def fromAdmin(self, message: fix.Message, session_id: fix.SessionID) -> None:  # noqa: N802
+    def fromAdmin(self, message: fix.Message, session_id: fix.SessionID) -> None:
         try:
             if str(message.getHeader().getField(t.MSG_TYPE)) != t.MSG_LOGON:
                 return
@@ -92,24 +92,24 @@ class DeskApplication(fix.Application):  # type: ignore[misc] # SWIG base class 
             reason = self._guard.check(session_id, username, password)
         except _FIX_REJECTS:
             raise
-        except Exception:  # noqa: BLE001
+        except Exception:
             log.exception("gateway.callback_failed", callback="fromAdmin")
             reason = "logon could not be processed"
         if reason is not None:
             raise fix.RejectLogon(f"Logon refused: {reason}")
 
-    def toApp(self, message: fix.Message, session_id: fix.SessionID) -> None:  # noqa: N802
+    def toApp(self, message: fix.Message, session_id: fix.SessionID) -> None:
         try:
             header = message.getHeader()
             resend = header.isSetField(t.POSS_DUP_FLAG) and header.getField(t.POSS_DUP_FLAG) == "Y"
             stale = resend and str(header.getField(t.MSG_TYPE)) in _NOT_RESENT
-        except Exception:  # noqa: BLE001
+        except Exception:
             log.exception("gateway.callback_failed", callback="toApp")
             return
         if stale:
             raise fix.DoNotSend()
 
-    def fromApp(self, message: fix.Message, session_id: fix.SessionID) -> None:  # noqa: N802
+    def fromApp(self, message: fix.Message, session_id: fix.SessionID) -> None:
         now = self._clock.now()
         try:
             msg_type = str(message.getHeader().getField(t.MSG_TYPE))
@@ -119,7 +119,7 @@ class DeskApplication(fix.Application):  # type: ignore[misc] # SWIG base class 
             handler(message, session_id, _cp(session_id), now)
         except _FIX_REJECTS:
             raise
-        except Exception:  # noqa: BLE001 - see module docstring
+        except Exception:
             log.exception(
                 "gateway.callback_failed", callback="fromApp", session=session_id.toString()
             )
@@ -157,7 +157,9 @@ class DeskApplication(fix.Application):  # type: ignore[misc] # SWIG base class 
         report = self._desk.order_status(codec.decode_status_request(message, cp, now))
         _send(codec.encode_status(report), session_id)
 
-    def _internal_error(self, message: fix.Message, session_id: fix.SessionID, now: datetime) -> None:
+    def _internal_error(
+        self, message: fix.Message, session_id: fix.SessionID, now: datetime
+    ) -> None:
         """Answer a message whose handling failed, so the counterparty is never left waiting."""
         try:
             msg_type = str(message.getHeader().getField(t.MSG_TYPE))
@@ -171,7 +173,7 @@ class DeskApplication(fix.Application):  # type: ignore[misc] # SWIG base class 
                 _send(codec.encode_rfq_reject(reject), session_id)
             elif msg_type == t.MSG_NEW_ORDER_SINGLE:
                 _send(codec.encode_order_reject(_internal_order_reject(message, now)), session_id)
-        except Exception:  # noqa: BLE001 - last resort: the error is already logged
+        except Exception:
             log.exception("gateway.error_reply_failed", session=session_id.toString())
 
 
@@ -199,8 +201,13 @@ def _bare_rfq(message: fix.Message, cp: str, now: datetime) -> RfqRequest:
 
 
 def _bad_rfq(request: RfqRequest, problem: str) -> RfqRejected:
-    log.info("rfq.rejected", counterparty=request.counterparty, quote_req_id=request.quote_req_id,
-             code=RfqRejectCode.BAD_REQUEST.name, text=problem)
+    log.info(
+        "rfq.rejected",
+        counterparty=request.counterparty,
+        quote_req_id=request.quote_req_id,
+        code=RfqRejectCode.BAD_REQUEST.name,
+        text=problem,
+    )
     return RfqRejected(
         request=request,
         code=RfqRejectCode.BAD_REQUEST,

@@ -123,9 +123,10 @@ def decode_new_order(message: fix.Message, counterparty: str, now: datetime) -> 
     qty = _decimal(t.ORDER_QTY, _get(message, t.ORDER_QTY))
     if qty is None:
         raise DecodeError(t.ORDER_QTY, "OrderQty is required")
-    poss_resend = message.getHeader().isSetField(t.POSS_RESEND) and str(
-        message.getHeader().getField(t.POSS_RESEND)
-    ) == "Y"
+    poss_resend = (
+        message.getHeader().isSetField(t.POSS_RESEND)
+        and str(message.getHeader().getField(t.POSS_RESEND)) == "Y"
+    )
     return OrderRequest(
         counterparty=counterparty,
         cl_ord_id=str(message.getField(t.CL_ORD_ID)),
@@ -252,7 +253,11 @@ def encode_fill(fill: OrderFilled) -> fix.Message:
 def encode_order_reject(reject: OrderRejected) -> fix.Message:
     """Reject ExecutionReport (150=8, 39=8) with OrdRejReason and a coded Text."""
     m = _execution_report(
-        reject.order_id, reject.exec_id, reject.cl_ord_id, t.EXEC_TYPE_REJECTED, t.ORD_STATUS_REJECTED
+        reject.order_id,
+        reject.exec_id,
+        reject.cl_ord_id,
+        t.EXEC_TYPE_REJECTED,
+        t.ORD_STATUS_REJECTED,
     )
     _set(m, t.ORD_REJ_REASON, str(reject.code.fix_reason))
     _set(m, t.ACCOUNT, reject.account)

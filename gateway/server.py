@@ -44,7 +44,9 @@ class DeskServer:
         if with_simulator and config.simulator is None:
             raise ValueError(f"{config.source}: no [simulator] section to start")
         self.config = config
-        self.simulator = SimulatorThread(config.simulator) if with_simulator and config.simulator else None
+        self.simulator = (
+            SimulatorThread(config.simulator) if with_simulator and config.simulator else None
+        )
         self.core: DeskCore | None = None
         self.gateway: FixGateway | None = None
         self._clock = clock

@@ -30,14 +30,22 @@ def _parse_time(text: str) -> datetime:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="otc-desk", description=__doc__)
-    parser.add_argument("--config", type=Path, help="desk TOML (default: $DESK_CONFIG or config/desk.toml)")
+    parser.add_argument(
+        "--config", type=Path, help="desk TOML (default: $DESK_CONFIG or config/desk.toml)"
+    )
     parser.add_argument("--log-format", choices=("json", "console"), default="json")
     parser.add_argument("--log-level", default="info")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    serve = sub.add_parser("serve", help="run the desk (FIX acceptor, pricing, ledger) in the foreground")
-    serve.add_argument("--with-sim", action="store_true", help="also run the [simulator] venues in-process")
-    sub.add_parser("sim", help="run the local exchange simulator from [simulator] in the foreground")
+    serve = sub.add_parser(
+        "serve", help="run the desk (FIX acceptor, pricing, ledger) in the foreground"
+    )
+    serve.add_argument(
+        "--with-sim", action="store_true", help="also run the [simulator] venues in-process"
+    )
+    sub.add_parser(
+        "sim", help="run the local exchange simulator from [simulator] in the foreground"
+    )
 
     db = sub.add_parser("db", help="ledger database")
     db_sub = db.add_subparsers(dest="db_command", required=True)
@@ -46,12 +54,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     trades = sub.add_parser("trades", help="print the trade log (the trade_log view)")
     trades.add_argument("--format", choices=("table", "csv"), default="table")
-    trades.add_argument("--from", dest="start", type=_parse_time, help="executed at or after (ISO, UTC)")
+    trades.add_argument(
+        "--from", dest="start", type=_parse_time, help="executed at or after (ISO, UTC)"
+    )
     trades.add_argument("--to", dest="end", type=_parse_time, help="executed before (ISO, UTC)")
     trades.add_argument("--counterparty", help="only this counterparty's trades (its CompID)")
     trades.add_argument("--limit", type=int, help="at most this many rows")
 
-    pw = sub.add_parser("hash-password", help="print a salted hash for a counterparty's password_hash")
+    pw = sub.add_parser(
+        "hash-password", help="print a salted hash for a counterparty's password_hash"
+    )
     pw.add_argument("--stdin", action="store_true", help="read the password from standard input")
     sub.add_parser("config", help="validate the configuration and print a summary")
     return parser
@@ -79,9 +91,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "trades":
         return _trades(config, args)
     if args.command == "config":
-        print(f"{config.source}: ok — {len(config.instruments)} instruments, "
-              f"{len(config.counterparties)} counterparties, {len(config.venues)} venues, "
-              f"FIX port {config.fix.port}")
+        print(
+            f"{config.source}: ok — {len(config.instruments)} instruments, "
+            f"{len(config.counterparties)} counterparties, {len(config.venues)} venues, "
+            f"FIX port {config.fix.port}"
+        )
         return 0
     raise AssertionError(args.command)
 

@@ -83,13 +83,13 @@ class Section:
             raise self.error(name, f"must be true or false, got {value!r}")
         return value
 
-    def decimal(
-        self, name: str, default: str | None = None, *, positive: bool = True
-    ) -> Decimal:
+    def decimal(self, name: str, default: str | None = None, *, positive: bool = True) -> Decimal:
         value = self._get(name, default, default is None)
         # Floats are refused: a TOML float has already lost the exact decimal the user wrote.
         if isinstance(value, bool) or not isinstance(value, str | int):
-            raise self.error(name, f"must be a decimal written as a string, e.g. \"0.01\"; got {value!r}")
+            raise self.error(
+                name, f'must be a decimal written as a string, e.g. "0.01"; got {value!r}'
+            )
         try:
             number = Decimal(str(value))
         except InvalidOperation:
@@ -193,7 +193,9 @@ def _parse_fix(s: Section, base: Path, var_dir: Path, env: Mapping[str, str]) ->
             port = int(env["DESK_FIX_PORT"])
         except ValueError:
             raise ConfigError(
-                Path("(environment)"), "DESK_FIX_PORT", f"must be an integer, got {env['DESK_FIX_PORT']!r}"
+                Path("(environment)"),
+                "DESK_FIX_PORT",
+                f"must be an integer, got {env['DESK_FIX_PORT']!r}",
             ) from None
     if not 0 <= port <= 65535:
         raise s.error("port", f"must be a TCP port, got {port}")
@@ -240,7 +242,7 @@ def _parse_instruments(s: Section) -> dict[str, InstrumentConfig]:
         t = s.table(symbol)
         base, sep, quote = symbol.partition("/")
         if not sep or not base or not quote or "/" in quote:
-            raise s.error(symbol, "instrument names are unified symbols like \"BTC/USDT\"")
+            raise s.error(symbol, 'instrument names are unified symbols like "BTC/USDT"')
         inst = InstrumentConfig(
             symbol=symbol,
             base=base,

@@ -13,7 +13,9 @@ if TYPE_CHECKING:
     from desk.config.model import InstrumentConfig
 
 
-def _symbols(s: Section, instruments: Mapping[str, InstrumentConfig]) -> tuple[SimSymbolConfig, ...]:
+def _symbols(
+    s: Section, instruments: Mapping[str, InstrumentConfig]
+) -> tuple[SimSymbolConfig, ...]:
     """One simulated market per desk instrument; mids default to the simulator's own."""
     defaults = {sym.symbol: sym for sym in default_symbols()}
     overrides = s.table("symbols")
@@ -57,7 +59,7 @@ def parse_simulator(s: Section, instruments: Mapping[str, InstrumentConfig]) -> 
     update_interval_ms = s.integer("update_interval_ms", 100, minimum=1)
     reference_seed = s.integer("reference_seed", 0)
     symbols = _symbols(s, instruments)
-    venues = []
+    venues: list[SimVenueConfig] = []
     for v in s.tables("venues"):
         try:
             venues.append(

@@ -23,3 +23,19 @@ def fmt(value: Decimal) -> str:
     """Plain decimal string without exponent or trailing zeros (what goes on the wire)."""
     text = format(value.normalize(), "f")
     return text if text != "-0" else "0"
+
+
+MAX_SCALE = 18
+MAX_INTEGER_DIGITS = 20
+
+
+def within_ledger_range(value: Decimal) -> bool:
+    """True when ``value`` fits NUMERIC(38,18): at most 18 decimals and 20 integer digits."""
+    if not value.is_finite():
+        return False
+    exponent = value.normalize().as_tuple().exponent
+    return (
+        isinstance(exponent, int)
+        and exponent >= -MAX_SCALE
+        and value.adjusted() < MAX_INTEGER_DIGITS
+    )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from decimal import Decimal
 
 import structlog
 
@@ -17,7 +18,7 @@ from desk.domain.messages import (
     StatusReport,
     StatusRequest,
 )
-from desk.domain.money import fmt
+from desk.domain.money import fmt, within_ledger_range
 from desk.domain.rejects import OrderRejectCode, reject_text
 from desk.domain.side import Side
 from desk.ledger.records import (
@@ -38,7 +39,7 @@ FOK = "4"
 PREVIOUSLY_QUOTED = "D"
 
 
-class _Reject(Exception):  # noqa: N818 - internal control flow, never escapes this module
+class _Reject(Exception):
     def __init__(self, code: OrderRejectCode, explanation: str) -> None:
         super().__init__(explanation)
         self.code = code
@@ -47,9 +48,17 @@ class _Reject(Exception):  # noqa: N818 - internal control flow, never escapes t
 
 def fill_from_record(record: OrderRecord, *, resent: bool) -> OrderFilled:
     """The fill ExecutionReport of a booked order, exactly as first sent."""
-    assert record.status is OrderStatus.FILLED  # noqa: S101 - callers check the status
-    assert record.side is not None and record.qty is not None and record.price is not None  # noqa: S101
-    assert record.trade_id is not None and record.settl_date is not None  # noqa: S101
+    side, qty, price = record.side, record.qty, record.price
+    trade_id, settl_date = record.trade_id, record.settl_date
+    if (
+        record.status is not OrderStatus.FILLED
+        or side is None
+        or qty is None
+        or price is None
+        or trade_id is None
+        or settl_date is None
+    ):
+        raise ValueError(f"order {record.order_id} has no complete fill in the ledger")
     return OrderFilled(
         order_id=record.order_id,
         exec_id=record.exec_id,
@@ -57,14 +66,14 @@ def fill_from_record(record: OrderRecord, *, resent: bool) -> OrderFilled:
         quote_id=record.quote_id or "",
         account=record.account,
         symbol=record.symbol,
-        side=record.side,
-        qty=record.qty,
-        price=record.price,
-        gross_amount=record.notional if record.notional is not None else record.qty * record.price,
+        side=side,
+        qty=qty,
+        price=price,
+        gross_amount=record.notional if record.notional is not None else qty * price,
         currency=record.currency or "",
-        settl_date=record.settl_date,
+        settl_date=settl_date,
         transact_time=record.created_at,
-        trade_id=record.trade_id,
+        trade_id=trade_id,
         resent=resent,
     )
 
@@ -111,7 +120,10 @@ class OrderService:
             return self._reject(order, rej, bound)
 
     def _repeat(
-        self, order: OrderRequest, existing: OrderRecord, bound: structlog.typing.FilteringBoundLogger
+        self,
+        order: OrderRequest,
+        existing: OrderRecord,
+        bound: structlog.typing.FilteringBoundLogger,
     ) -> OrderOutcome:
         if order.poss_resend and existing.status is OrderStatus.FILLED:
             bound.info("order.fill_resent", exec_id=existing.exec_id, trade_id=existing.trade_id)
@@ -132,8 +144,10 @@ class OrderService:
             raise _Reject(
                 OrderRejectCode.BAD_TIF, f"TimeInForce {order.time_in_force} not accepted, only 4"
             )
-        if order.qty <= 0:
-            raise _Reject(OrderRejectCode.BAD_REQUEST, "OrderQty must be positive")
+        if order.qty <= 0 or not within_ledger_range(order.qty):
+            raise _Reject(OrderRejectCode.BAD_REQUEST, f"OrderQty {order.qty} is out of range")
+        if order.price is not None and not within_ledger_range(order.price):
+            raise _Reject(OrderRejectCode.BAD_REQUEST, f"Price {order.price} is out of range")
         inst = self._config.instruments.get(order.symbol)
         if inst is None or not inst.enabled:
             raise _Reject(OrderRejectCode.UNKNOWN_SYMBOL, f"{order.symbol} is not traded")
@@ -263,8 +277,8 @@ class OrderService:
                         quote_id=order.quote_id,
                         symbol=order.symbol,
                         side=order.side,
-                        qty=order.qty,
-                        price=order.price,
+                        qty=_storable(order.qty),
+                        price=_storable(order.price),
                         reject_code=rej.code.name,
                         reject_text=text,
                         received_at=order.received_at,
@@ -308,3 +322,7 @@ class OrderService:
             transact_time=now,
         )
 
+
+def _storable(value: Decimal | None) -> Decimal | None:
+    """What the ledger can hold of a client-supplied number; out-of-range values are dropped."""
+    return value if value is not None and within_ledger_range(value) else None

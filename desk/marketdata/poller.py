@@ -93,7 +93,7 @@ class BookPoller:
                         failing = False
                 except asyncio.CancelledError:
                     raise
-                except Exception as exc:  # noqa: BLE001 - any venue error means "no data"
+                except Exception as exc:
                     # Logged once per outage, not per poll, so a dead venue cannot flood the log.
                     if not failing:
                         bound.warning("md.venue.failed", error=f"{type(exc).__name__}: {exc}")

@@ -21,7 +21,7 @@ class Composite:
     venues_excluded: Mapping[str, str]
 
 
-class NoMarket(Exception):  # noqa: N818 - named for the ROE code it becomes
+class NoMarket(Exception):
     """Too few healthy venues to price; ``reason`` says why for the reject text."""
 
     def __init__(self, reason: str, excluded: Mapping[str, str]) -> None:

@@ -23,7 +23,7 @@ class TwoWayPrice:
     offer_size_premium: Decimal
 
 
-class InsufficientDepth(Exception):  # noqa: N818 - a pricing outcome, not a crash
+class InsufficientDepth(Exception):
     """The size is larger than the healthy venues could hedge."""
 
     def __init__(self, qty: Decimal, available: Decimal) -> None:

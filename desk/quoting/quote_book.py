@@ -48,7 +48,9 @@ class QuoteBook:
             _, quote_id = self._expiry_order.popleft()
             self._quotes.pop(quote_id, None)
 
-    def _check(self, entry: _Entry | None, quote_id: str, counterparty: str, now: datetime) -> QuoteIssued:
+    def _check(
+        self, entry: _Entry | None, quote_id: str, counterparty: str, now: datetime
+    ) -> QuoteIssued:
         # Another counterparty's quote is reported exactly like one never issued: no leak.
         if entry is None or entry.quote.counterparty != counterparty:
             raise QuoteLookupError(OrderRejectCode.QUOTE_UNKNOWN, f"quote {quote_id} is not known")
@@ -64,7 +66,8 @@ class QuoteBook:
         if now > quote.valid_until:
             raise QuoteLookupError(
                 OrderRejectCode.QUOTE_EXPIRED,
-                f"quote {quote_id} expired at {quote.valid_until.isoformat(timespec='milliseconds')}",
+                f"quote {quote_id} expired at "
+                f"{quote.valid_until.isoformat(timespec='milliseconds')}",
             )
         return quote
 

@@ -12,7 +12,7 @@ import structlog
 from desk.clock import Clock
 from desk.config.model import DeskConfig, InstrumentConfig
 from desk.domain.messages import QuoteIssued, RfqOutcome, RfqRejected, RfqRequest
-from desk.domain.money import fmt, round_down
+from desk.domain.money import fmt, round_down, within_ledger_range
 from desk.domain.rejects import RfqRejectCode, reject_text
 from desk.domain.side import Side
 from desk.marketdata.snapshot import MarketSnapshot
@@ -28,7 +28,7 @@ log = structlog.get_logger("desk.rfq")
 MAX_QUOTE_REQ_ID_LEN = 64
 
 
-class _Reject(Exception):  # noqa: N818 - internal control flow, never escapes this module
+class _Reject(Exception):
     def __init__(self, code: RfqRejectCode, explanation: str) -> None:
         super().__init__(explanation)
         self.code = code
@@ -204,24 +204,22 @@ class RfqService:
         return quote, composite
 
     def _base_qty(self, request: RfqRequest, inst: InstrumentConfig, mid: Decimal) -> Decimal:
-        if request.order_qty is not None:
-            raw = request.order_qty
-        else:
-            assert request.cash_order_qty is not None  # noqa: S101 - checked by the caller
-            raw = request.cash_order_qty / mid
-        if raw <= 0:
-            raise _Reject(RfqRejectCode.BAD_REQUEST, "size must be positive")
+        given = request.order_qty if request.order_qty is not None else request.cash_order_qty
+        if given is None or given <= 0 or not within_ledger_range(given):
+            raise _Reject(RfqRejectCode.BAD_REQUEST, f"size {given} is out of range")
+        raw = given if request.order_qty is not None else given / mid
         # Sizes round down to the lot: the desk never quotes more than was asked for.
         qty = round_down(raw, inst.lot)
+        asked = f"{fmt(raw.quantize(inst.lot))} {inst.base}"
         if qty < inst.min_qty:
             raise _Reject(
                 RfqRejectCode.SIZE_BELOW_MIN,
-                f"{fmt(raw.quantize(inst.lot))} {inst.base} is below min {fmt(inst.min_qty)} {inst.base}",
+                f"{asked} is below min {fmt(inst.min_qty)} {inst.base}",
             )
         if qty > inst.max_qty:
             raise _Reject(
                 RfqRejectCode.SIZE_ABOVE_MAX,
-                f"{fmt(raw.quantize(inst.lot))} {inst.base} exceeds max {fmt(inst.max_qty)} {inst.base}",
+                f"{asked} exceeds max {fmt(inst.max_qty)} {inst.base}",
             )
         return qty
 
