@@ -21,7 +21,7 @@ from desk.domain.messages import (
     RfqRejected,
     RfqRequest,
 )
-from desk.domain.rejects import RfqRejectCode, reject_text
+from desk.domain.rejects import OrderRejectCode, RfqRejectCode, reject_text
 from gateway import codec
 from gateway import tags as t
 from gateway.logon_guard import LogonGuard
@@ -216,8 +216,6 @@ def _bad_rfq(request: RfqRequest, problem: str) -> RfqRejected:
 
 
 def _internal_order_reject(message: fix.Message, now: datetime) -> OrderRejected:
-    from desk.domain.rejects import OrderRejectCode
-
     code = OrderRejectCode.INTERNAL_ERROR
     return OrderRejected(
         order_id="NONE",
