@@ -147,7 +147,9 @@ def load_config(path: Path | None = None, env: Mapping[str, str] | None = None) 
     desk = root.table("desk")
     var_dir = desk.path("var_dir", "../var", base)
     default_db = f"sqlite:///{var_dir / 'desk.db'}"
-    database_url = env.get("DESK_DATABASE_URL") or desk.string("database_url", default_db)
+    # Read the file's value even when the environment overrides it: it must still be valid.
+    database_url = desk.string("database_url", default_db)
+    database_url = env.get("DESK_DATABASE_URL") or database_url
     settlement_lag_days = desk.integer("settlement_lag_days", 0)
     halted = desk.boolean("halted", False)
     desk.reject_unknown()
@@ -188,17 +190,15 @@ def load_config(path: Path | None = None, env: Mapping[str, str] | None = None) 
 
 def _parse_fix(s: Section, base: Path, var_dir: Path, env: Mapping[str, str]) -> FixConfig:
     port = s.integer("port", 9876, minimum=1)
-    if "DESK_FIX_PORT" in env:
-        try:
-            port = int(env["DESK_FIX_PORT"])
-        except ValueError:
-            raise ConfigError(
-                Path("(environment)"),
-                "DESK_FIX_PORT",
-                f"must be an integer, got {env['DESK_FIX_PORT']!r}",
-            ) from None
-    if not 0 <= port <= 65535:
+    if port > 65535:
         raise s.error("port", f"must be a TCP port, got {port}")
+    if "DESK_FIX_PORT" in env:
+        text = env["DESK_FIX_PORT"]
+        if not text.isdigit() or not 1 <= int(text) <= 65535:
+            raise ConfigError(
+                Path("(environment)"), "DESK_FIX_PORT", f"must be a TCP port 1-65535, got {text!r}"
+            )
+        port = int(text)
     dictionary = s.path("dictionary", "../fix_specs/FIX44-desk.xml", base)
     if not dictionary.is_file():
         raise s.error("dictionary", f"file not found: {dictionary}")
@@ -257,6 +257,8 @@ def _parse_instruments(s: Section) -> dict[str, InstrumentConfig]:
             enabled=t.boolean("enabled", True),
             halted=t.boolean("halted", False),
         )
+        if inst.spread_bps >= 1000:
+            raise t.error("spread_bps", f"must be below 1000 (10%), got {inst.spread_bps}")
         if inst.min_qty > inst.max_qty:
             raise t.error("min_qty", f"{inst.min_qty} is above max_qty {inst.max_qty}")
         t.reject_unknown()

@@ -12,7 +12,7 @@ import structlog
 from desk.clock import Clock
 from desk.config.model import DeskConfig, InstrumentConfig
 from desk.domain.messages import QuoteIssued, RfqOutcome, RfqRejected, RfqRequest
-from desk.domain.money import fmt, round_down, within_ledger_range
+from desk.domain.money import fmt, round_down, round_up, within_ledger_range
 from desk.domain.rejects import RfqRejectCode, reject_text
 from desk.domain.side import Side
 from desk.marketdata.snapshot import MarketSnapshot
@@ -47,7 +47,8 @@ class QuoteReqIdRegistry:
         today = now.astimezone(UTC).date()
         key = (counterparty, quote_req_id)
         with self._lock:
-            if today != self._day:
+            # Forward only, as for credit: a late request from yesterday keeps today's ids.
+            if self._day is None or today > self._day:
                 self._day = today
                 self._seen.clear()
             if key in self._seen:
@@ -210,16 +211,16 @@ class RfqService:
         raw = given if request.order_qty is not None else given / mid
         # Sizes round down to the lot: the desk never quotes more than was asked for.
         qty = round_down(raw, inst.lot)
-        asked = f"{fmt(raw.quantize(inst.lot))} {inst.base}"
         if qty < inst.min_qty:
             raise _Reject(
                 RfqRejectCode.SIZE_BELOW_MIN,
-                f"{asked} is below min {fmt(inst.min_qty)} {inst.base}",
+                f"{fmt(qty)} {inst.base} is below min {fmt(inst.min_qty)} {inst.base}",
             )
         if qty > inst.max_qty:
             raise _Reject(
                 RfqRejectCode.SIZE_ABOVE_MAX,
-                f"{asked} exceeds max {fmt(inst.max_qty)} {inst.base}",
+                f"{fmt(round_up(raw, inst.lot))} {inst.base} exceeds max "
+                f"{fmt(inst.max_qty)} {inst.base}",
             )
         return qty
 

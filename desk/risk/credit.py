@@ -26,7 +26,9 @@ class CreditLines:
 
     def _roll(self, now: datetime) -> None:
         today = now.astimezone(UTC).date()
-        if today != self._day:
+        # Forward only: a request stamped just before midnight and checked just after must
+        # not wipe the new day's usage.
+        if today > self._day:
             self._day = today
             self._usage.clear()
 
