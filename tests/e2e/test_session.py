@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from tests.e2e.helpers import order, quote
@@ -44,6 +46,7 @@ def test_failed_logon_with_reset_flag_leaves_sequence_numbers_unchanged(desk: Ru
     for _ in range(3):
         quote(good, "BTC/USDT", "0.1")
     good.logout()
+    desk.wait_session_free("CLIENT1")
     # The desk now expects CLIENT1's next message as good.next_out_seq and will send
     # good.last_in_seq + 1 (the Logout answer counts).
     expect_in = good.last_in_seq + 1
@@ -52,7 +55,9 @@ def test_failed_logon_with_reset_flag_leaves_sequence_numbers_unchanged(desk: Ru
     attacker = desk.client()
     answer = attacker.logon("client1", "not-the-password", reset=True, expect_ok=False)
     assert answer.msg_type == "5"
+    assert attacker.wait_closed(5)
     attacker.close()
+    time.sleep(0.05)  # the desk drops its end right after closing the socket
 
     again = desk.client()
     again.next_out_seq = expect_out
