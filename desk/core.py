@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import socket
-from decimal import Decimal
 
 import structlog
 
@@ -108,6 +107,3 @@ class DeskCore:
 
     def order_status(self, request: StatusRequest) -> StatusReport:
         return self.orders.status(request)
-
-    def credit_used(self, counterparty: str) -> Decimal:
-        return self.credit.used(counterparty, self.clock.now())
