@@ -72,6 +72,20 @@ Y = True  # readability in the tables below
 # --------------------------------------------------------------------------------------------
 # The desk's application messages. Field order follows stock FIX 4.4 (components flattened).
 # --------------------------------------------------------------------------------------------
+# QuoteRequest's related-symbol group; the QuoteRequestReject echoes the same fields.
+RELATED_SYM_FIELDS = (
+    Fld("Symbol", Y),
+    Fld("QuoteType"),
+    Fld("Side"),
+    Fld("OrderQty"),
+    Fld("CashOrderQty"),
+    Fld("SettlDate"),
+    Fld("Currency"),
+    Fld("Account"),
+    Fld("ExpireTime"),
+    Fld("TransactTime"),
+)
+
 TRIMMED: dict[str, tuple[Node, ...]] = {
     # Inbound: request for quote (ROE "Request for quote").
     "R": (
@@ -80,18 +94,7 @@ TRIMMED: dict[str, tuple[Node, ...]] = {
         Grp(
             "NoRelatedSym",
             Y,
-            (
-                Fld("Symbol", Y),
-                Fld("QuoteType"),
-                Fld("Side"),
-                Fld("OrderQty"),
-                Fld("CashOrderQty"),
-                Fld("SettlDate"),
-                Fld("Currency"),
-                Fld("Account"),
-                Fld("ExpireTime"),
-                Fld("TransactTime"),
-            ),
+            RELATED_SYM_FIELDS,
         ),
         Fld("Text"),
     ),
@@ -154,18 +157,7 @@ TRIMMED: dict[str, tuple[Node, ...]] = {
         Grp(
             "NoRelatedSym",
             Y,
-            (
-                Fld("Symbol", Y),
-                Fld("QuoteType"),
-                Fld("Side"),
-                Fld("OrderQty"),
-                Fld("CashOrderQty"),
-                Fld("SettlDate"),
-                Fld("Currency"),
-                Fld("Account"),
-                Fld("ExpireTime"),
-                Fld("TransactTime"),
-            ),
+            RELATED_SYM_FIELDS,
         ),
         Fld("Text"),
     ),
