@@ -114,8 +114,8 @@ class OrderService:
         if existing is not None:
             return self._repeat(order, existing, bound)
         try:
-            quote = self._validate(order)
-            return self._execute(order, quote, bound)
+            quote, price = self._validate(order)
+            return self._execute(order, quote, price, bound)
         except _Reject as rej:
             return self._reject(order, rej, bound)
 
@@ -135,7 +135,8 @@ class OrderService:
         # Not recorded: the ClOrdID already belongs to the first order.
         return self._reject(order, rej, bound, record=False)
 
-    def _validate(self, order: OrderRequest) -> QuoteIssued:
+    def _validate(self, order: OrderRequest) -> tuple[QuoteIssued, Decimal]:
+        """The quote and the price the order executes at, or a _Reject."""
         if order.ord_type != PREVIOUSLY_QUOTED:
             raise _Reject(
                 OrderRejectCode.BAD_ORDTYPE, f"OrdType {order.ord_type} not accepted, only D"
@@ -193,17 +194,19 @@ class OrderService:
                 f"notional {fmt(notional)} with {fmt(used)} used exceeds credit line "
                 f"{fmt(counterparty.credit_limit)} {inst.quote}",
             )
-        return quote
+        return quote, quoted_px
 
     def _execute(
-        self, order: OrderRequest, quote: QuoteIssued, bound: structlog.typing.FilteringBoundLogger
+        self,
+        order: OrderRequest,
+        quote: QuoteIssued,
+        price: Decimal,
+        bound: structlog.typing.FilteringBoundLogger,
     ) -> OrderOutcome:
         try:
             self._quote_book.claim(quote.quote_id, order.counterparty, order.received_at)
         except QuoteLookupError as exc:
             raise _Reject(exc.code, exc.text) from None
-        price = quote.offer_px if order.side is Side.BUY else quote.bid_px
-        assert price is not None  # noqa: S101 - validated above
         executed_at = self._clock.now()
         booking = FillBooking(
             counterparty=order.counterparty,
