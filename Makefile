@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
 .DEFAULT_GOAL := help
-.PHONY: help install run serve sim test test-fast lint fmt trades clean-var
+.PHONY: help install run serve sim test test-fast lint fmt trades clean-var bench bench-quick
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -24,13 +24,19 @@ run: install ## fresh-machine demo: migrate var/desk.db, run simulator + desk (J
 	$(BIN)/otc-desk serve --with-sim
 
 serve: install ## run the desk alone (venues must be up; DESK_DATABASE_URL for PostgreSQL)
-	$(BIN)/otc-desk serve
+	DESK_SIM_API_KEY=$${DESK_SIM_API_KEY:-sim-api-key} DESK_SIM_API_SECRET=$${DESK_SIM_API_SECRET:-sim-api-secret} $(BIN)/otc-desk serve
 
 sim: install ## run only the exchange simulator from config/desk.toml
 	$(BIN)/otc-desk sim
 
 test: install ## run the whole suite (needs PostgreSQL at 127.0.0.1:5432, see README)
 	$(BIN)/pytest
+
+bench: install ## benchmark: desk vs bare QuickFIX baseline, SQLite and PostgreSQL (~10 min)
+	$(BIN)/python -m bench.runner
+
+bench-quick: install ## benchmark smoke run (under a minute; fails on any unanswered request)
+	$(BIN)/python -m bench.runner --quick --pg-url ''
 
 lint: install ## ruff and mypy --strict
 	$(BIN)/ruff check .

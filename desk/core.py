@@ -4,9 +4,14 @@ from __future__ import annotations
 
 import os
 import socket
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import Any
 
 import structlog
 
+from desk.audit.record import ops_record
+from desk.audit.write_behind import AuditWriter
 from desk.clock import Clock
 from desk.config.model import DeskConfig
 from desk.domain.messages import (
@@ -18,15 +23,22 @@ from desk.domain.messages import (
     StatusRequest,
 )
 from desk.execution.order_service import OrderService
+from desk.hedging.engine import HedgeEngine
 from desk.ledger.database import make_engine, redact_url
+from desk.ledger.hedge_store import HedgeStore
 from desk.ledger.migrate import current_revision, head_revision
 from desk.ledger.repository import Ledger
-from desk.marketdata.poller import BookPoller
+from desk.marketdata.feed import BookFeed
 from desk.marketdata.snapshot import MarketSnapshot
+from desk.positions.inventory import Inventory
+from desk.pricing.engine import PricingEngine
+from desk.pricing.volatility import VolatilityBook, VolatilitySampler
 from desk.quoting.ids import IdFactory
 from desk.quoting.quote_book import QuoteBook
 from desk.quoting.rfq_service import RfqService
 from desk.risk.credit import CreditLines, start_of_day
+from desk.risk.halts import RuntimeHalts
+from desk.venues.ccxt_orders import open_venue_orders
 
 log = structlog.get_logger("desk")
 
@@ -50,6 +62,9 @@ class DeskCore:
                 f"{head}: run `otc-desk db upgrade`"
             )
         self.engine = engine
+        # FIX messages and ops actions reach the audit trail through this queue (trades are
+        # audited inside their own transaction by the ledger).
+        self.audit = AuditWriter(engine)
         self.ledger = Ledger(engine)
         self.boot_epoch = self.ledger.start_boot(clock.now(), socket.gethostname(), os.getpid())
         self.ids = IdFactory(self.boot_epoch)
@@ -61,12 +76,46 @@ class DeskCore:
             {cp: self.ledger.traded_notional(cp, day_start) for cp in config.counterparties},
             now,
         )
-        self.rfqs = RfqService(config, self.snapshot, clock, self.ids, self.quote_book, self.credit)
-        self.orders = OrderService(
-            config, self.ledger, clock, self.ids, self.quote_book, self.credit
+        self.hedge_store = HedgeStore(engine)
+        self.inventory = Inventory(self._inventory_from_fills())
+        self.halts = RuntimeHalts(self.record_ops)
+        symbols = sorted(config.instruments)
+        self.volatility = VolatilityBook(symbols, config.pricing)
+        self.pricing = PricingEngine(config, self.snapshot, clock, self.inventory, self.volatility)
+        self._vol_sampler = VolatilitySampler(
+            self.volatility, symbols, self.pricing.composite_mid, config.pricing, clock
         )
-        self._poller = (
-            BookPoller(
+        self.rfqs = RfqService(
+            config, self.pricing, clock, self.ids, self.quote_book, self.credit, self.halts
+        )
+        self.hedger = (
+            HedgeEngine(
+                config,
+                self.hedge_store,
+                {
+                    v.name: open_venue_orders(v, timeout_ms=config.hedging.order_timeout_ms)
+                    for v in config.venues
+                },
+                self.pricing,
+                self.inventory,
+                self.halts,
+                clock,
+            )
+            if config.hedging.enabled and poll_market_data
+            else None
+        )
+        self.orders = OrderService(
+            config,
+            self.ledger,
+            clock,
+            self.ids,
+            self.quote_book,
+            self.credit,
+            self.inventory,
+            on_booked=None if self.hedger is None else self.hedger.notify,
+        )
+        self.feed = (
+            BookFeed(
                 config.venues,
                 sorted(config.instruments),
                 config.market_data,
@@ -84,13 +133,38 @@ class DeskCore:
             venues=[v.name for v in config.venues],
         )
 
+    def _inventory_from_fills(self) -> dict[str, Decimal]:
+        """Net position per base asset from every booked fill, client and exchange."""
+        net: dict[str, Decimal] = {}
+        for symbol, position in self.hedge_store.positions_by_symbol().items():
+            base = symbol.partition("/")[0]
+            net[base] = net.get(base, Decimal(0)) + position
+        return net
+
+    def record_ops(self, action: str, details: Mapping[str, Any]) -> None:
+        """Queue an ops action for the audit trail (no I/O on the caller's thread)."""
+        self.audit.submit(ops_record(self.clock.now(), action, details))
+
     def start(self) -> None:
-        if self._poller is not None:
-            self._poller.start()
+        self.audit.start()
+        self.record_ops(
+            "desk.start",
+            {"boot_epoch": self.boot_epoch, "host": socket.gethostname(), "pid": os.getpid()},
+        )
+        if self.feed is not None:
+            self.feed.start()
+        self._vol_sampler.start()
+        if self.hedger is not None:
+            self.hedger.start()
 
     def stop(self) -> None:
-        if self._poller is not None:
-            self._poller.stop()
+        if self.hedger is not None:
+            self.hedger.stop()
+        self._vol_sampler.stop()
+        if self.feed is not None:
+            self.feed.stop()
+        self.record_ops("desk.stop", {"boot_epoch": self.boot_epoch})
+        self.audit.stop()  # writes everything still queued
         self.engine.dispose()
         log.info("desk.stopped", boot_epoch=self.boot_epoch)
 

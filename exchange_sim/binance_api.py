@@ -130,7 +130,8 @@ def _depth_limit(request: web.Request) -> int:
     return int(raw)
 
 
-def _levels(levels: tuple[PriceLevel, ...], cfg: SimSymbolConfig) -> list[list[str]]:
+def wire_levels(levels: tuple[PriceLevel, ...], cfg: SimSymbolConfig) -> list[list[str]]:
+    """``[["price", "qty"], ...]`` as Binance writes levels in depth answers and events."""
     return [[wire_decimal(lv.price, cfg.tick), wire_decimal(lv.qty, cfg.lot)] for lv in levels]
 
 
@@ -191,8 +192,8 @@ class BinanceSpotApi:
         return web.json_response(
             {
                 "lastUpdateId": snap.last_update_id,
-                "bids": _levels(snap.bids[:limit], book.config),
-                "asks": _levels(snap.asks[:limit], book.config),
+                "bids": wire_levels(snap.bids[:limit], book.config),
+                "asks": wire_levels(snap.asks[:limit], book.config),
             }
         )
 

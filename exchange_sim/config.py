@@ -8,13 +8,26 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from decimal import Decimal
+from types import MappingProxyType
 
 # Binance accepts only this alphabet for asset codes; using it here keeps the venue's
 # symbol ids ("BTCUSDT") valid under the same check the REST handlers apply.
 _ASSET_RE = re.compile(r"^[A-Z0-9]{1,10}$")
+
+# Demo credentials every simulated venue accepts unless its config says otherwise. They are
+# published here on purpose and guard nothing: the simulator binds loopback only and holds
+# play money. Real venues' keys come from the environment, never from the repository.
+DEMO_API_KEY = "sim-api-key"
+DEMO_API_SECRET = "sim-api-secret"  # noqa: S105 - a documented demo value, not a secret
+# Binance's default spot taker fee (0.1 %).
+DEFAULT_TAKER_FEE_BPS = Decimal("10")
+# Enough of each asset for a demo desk to hedge for a long while without refills.
+DEFAULT_BALANCES: Mapping[str, Decimal] = MappingProxyType(
+    {"BTC": Decimal("100"), "ETH": Decimal("2000"), "USDT": Decimal("10000000")}
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,13 +74,22 @@ class SimSymbolConfig:
 
 @dataclass(frozen=True, slots=True)
 class SimVenueConfig:
-    """One simulated venue: its name, port (0 = pick a free one), seed and markets."""
+    """One simulated venue: its name, port (0 = pick a free one), seed and markets.
+
+    Order entry accepts requests signed with ``api_key``/``api_secret``, charges
+    ``taker_fee_bps`` on every fill and starts the venue's one account with
+    ``initial_balances`` (asset -> free amount; assets not listed start at zero).
+    """
 
     name: str
     port: int
     seed: int
     symbols: tuple[SimSymbolConfig, ...]
     update_interval_ms: int = 100
+    api_key: str = DEMO_API_KEY
+    api_secret: str = DEMO_API_SECRET
+    taker_fee_bps: Decimal = DEFAULT_TAKER_FEE_BPS
+    initial_balances: Mapping[str, Decimal] = field(default_factory=lambda: DEFAULT_BALANCES)
 
     def __post_init__(self) -> None:
         if not self.name:
@@ -81,6 +103,17 @@ class SimVenueConfig:
             raise ValueError(f"venue {self.name} lists a symbol twice")
         if self.update_interval_ms < 1:
             raise ValueError("update_interval_ms must be at least 1")
+        if not self.api_key or not self.api_secret:
+            raise ValueError(f"venue {self.name} needs a non-empty api_key and api_secret")
+        if not isinstance(self.taker_fee_bps, Decimal) or not 0 <= self.taker_fee_bps < 10000:
+            raise ValueError("taker_fee_bps must be a Decimal in [0, 10000)")
+        for asset, amount in self.initial_balances.items():
+            if not _ASSET_RE.match(asset):
+                raise ValueError(f"balance asset {asset!r} must match {_ASSET_RE.pattern}")
+            if not isinstance(amount, Decimal) or not amount.is_finite() or amount < 0:
+                raise ValueError(f"balance of {asset} must be a non-negative Decimal")
+        # A frozen config must not change under a running venue through the caller's dict.
+        object.__setattr__(self, "initial_balances", MappingProxyType(dict(self.initial_balances)))
 
 
 @dataclass(frozen=True, slots=True)

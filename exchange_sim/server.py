@@ -18,6 +18,8 @@ from aiohttp import web
 from exchange_sim.admin import AdminApi
 from exchange_sim.binance_api import BinanceSpotApi, binance_middleware
 from exchange_sim.config import SimConfig, SimVenueConfig
+from exchange_sim.depth_stream import DepthStreams
+from exchange_sim.order_entry import VenueOrderEntry
 from exchange_sim.venue import SimVenue
 
 _log = structlog.get_logger(__name__)
@@ -26,7 +28,7 @@ _log = structlog.get_logger(__name__)
 _SHUTDOWN_TIMEOUT_S = 2.0
 
 ExtraRoutes = Callable[[SimVenue], Iterable[web.AbstractRouteDef]]
-"""Given a venue, the additional routes to mount on its app (e.g. order entry)."""
+"""Given a venue, the additional routes to mount on its app."""
 
 
 def _updates_ctx(venue: SimVenue) -> Callable[[web.Application], AsyncIterator[None]]:
@@ -45,14 +47,22 @@ def _updates_ctx(venue: SimVenue) -> Callable[[web.Application], AsyncIterator[N
 def build_venue_app(
     venue: SimVenue, extra_routes: Iterable[web.AbstractRouteDef] = ()
 ) -> web.Application:
-    """The aiohttp app of one venue: Binance market data, admin API, update loop.
+    """The aiohttp app of one venue: Binance market data and depth stream, signed order
+    entry with its fault injection, admin API, updates.
 
-    ``extra_routes`` lets other parts of the simulator (e.g. order entry) join the same
-    app, and so the same port, outage switch and books.
+    ``extra_routes`` lets other parts of the simulator join the same app, and so the same
+    port, outage switch and books.
     """
-    app = web.Application(middlewares=[binance_middleware(venue)])
+    orders = VenueOrderEntry(venue)
+    # Latency outermost, so an outage answer is delayed like any other.
+    app = web.Application(middlewares=[orders.middleware(), binance_middleware(venue)])
+    streams = DepthStreams(venue)
     app.add_routes(BinanceSpotApi(venue).routes())
-    app.add_routes(AdminApi(venue).routes())
+    app.add_routes(orders.routes())
+    app.add_routes(streams.routes())
+    app.add_routes(AdminApi(venue, streams).routes())
+    app.on_shutdown.append(streams.on_shutdown)
+    app.on_shutdown.append(orders.on_shutdown)
     app.add_routes(list(extra_routes))
     app.cleanup_ctx.append(_updates_ctx(venue))
     return app

@@ -104,6 +104,10 @@ class SimVenue:
                 "lastUpdateId": snap.last_update_id,
                 "bestBid": format(snap.bids[0].price, "f") if snap.bids else None,
                 "bestAsk": format(snap.asks[0].price, "f") if snap.asks else None,
+                "volatilityBps": format(book.volatility_bps, "f"),
+                "offsetBps": format(book.offset_bps, "f"),
+                "crossed": book.crossed,
+                "depthFactor": format(book.depth_factor, "f"),
             }
         return {
             "venue": self.name,

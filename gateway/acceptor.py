@@ -11,6 +11,7 @@ import structlog
 
 from desk.clock import Clock
 from gateway.application import DeskApplication
+from gateway.fix_audit import AuditedDesk, FixAudit
 from gateway.logon_guard import Credentials, LogonGuard
 from gateway.ports import DeskPort
 from gateway.settings import AcceptorSpec, write_settings
@@ -35,7 +36,9 @@ class FixGateway:
         self.spec = spec
         self._settings = fix.SessionSettings(str(write_settings(spec, settings_path)))
         self._guard = LogonGuard(credentials)
-        self._application = DeskApplication(desk, self._guard, clock)
+        # A desk that keeps an audit trail gets every application message in and out.
+        audit = FixAudit(desk.audit if isinstance(desk, AuditedDesk) else None, clock)
+        self._application = DeskApplication(desk, self._guard, clock, audit)
         self._store_factory = fix.FileStoreFactory(self._settings)
         self._log_factory = (
             fix.FileLogFactory(self._settings)

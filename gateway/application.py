@@ -24,6 +24,7 @@ from desk.domain.messages import (
 from desk.domain.rejects import OrderRejectCode, RfqRejectCode, reject_text
 from gateway import codec
 from gateway import tags as t
+from gateway.fix_audit import FixAudit
 from gateway.logon_guard import LogonGuard
 from gateway.ports import DeskPort
 
@@ -46,11 +47,12 @@ _NOT_RESENT = frozenset({t.MSG_QUOTE})
 class DeskApplication(fix.Application):  # type: ignore[misc] # SWIG base class is untyped
     """Translates FIX to the desk's domain and back; holds no business logic."""
 
-    def __init__(self, desk: DeskPort, guard: LogonGuard, clock: Clock) -> None:
+    def __init__(self, desk: DeskPort, guard: LogonGuard, clock: Clock, audit: FixAudit) -> None:
         super().__init__()
         self._desk = desk
         self._guard = guard
         self._clock = clock
+        self._audit = audit
         self._handlers: dict[str, Callable[[fix.Message, fix.SessionID, str, datetime], None]] = {
             t.MSG_QUOTE_REQUEST: self._on_quote_request,
             t.MSG_NEW_ORDER_SINGLE: self._on_new_order,
@@ -108,9 +110,11 @@ class DeskApplication(fix.Application):  # type: ignore[misc] # SWIG base class 
             return
         if stale:
             raise fix.DoNotSend()
+        self._audit.outbound(message, session_id)
 
     def fromApp(self, message: fix.Message, session_id: fix.SessionID) -> None:
         now = self._clock.now()
+        self._audit.inbound(message, session_id, now)
         try:
             msg_type = str(message.getHeader().getField(t.MSG_TYPE))
             handler = self._handlers.get(msg_type)
@@ -138,7 +142,9 @@ class DeskApplication(fix.Application):  # type: ignore[misc] # SWIG base class 
         else:
             outcome = self._desk.request_quote(request)
         if isinstance(outcome, QuoteIssued):
-            _send(codec.encode_quote(outcome), session_id)
+            pricing = {} if outcome.pricing is None else {"pricing": outcome.pricing.as_log()}
+            with self._audit.attached(pricing):
+                _send(codec.encode_quote(outcome), session_id)
         else:
             _send(codec.encode_rfq_reject(outcome), session_id)
 

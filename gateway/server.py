@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import sys
 from types import TracebackType
 
 import structlog
@@ -9,10 +11,13 @@ import structlog
 from desk.clock import Clock
 from desk.config.model import DeskConfig
 from desk.core import DeskCore
+from exchange_sim.config import DEMO_API_KEY, DEMO_API_SECRET
 from exchange_sim.runner import SimulatorThread
 from gateway.acceptor import FixGateway
 from gateway.logon_guard import Credentials
 from gateway.settings import AcceptorSpec, SessionSpec
+
+GIL_SWITCH_INTERVAL_S = 0.0005
 
 log = structlog.get_logger("gateway.server")
 
@@ -52,9 +57,16 @@ class DeskServer:
         self._clock = clock
 
     def start(self) -> None:
+        # QuickFIX's connection threads call into Python and must wait for the GIL, and the
+        # market-data and simulator threads hold it in 5 ms slices by default. A short switch
+        # interval keeps that wait small: it is on every FIX message's path, and it is the
+        # window in which a dropped connection's thread (its socket already closed) can
+        # still poll a descriptor number that a new socket has reused.
+        sys.setswitchinterval(GIL_SWITCH_INTERVAL_S)
         try:
             if self.simulator is not None:
                 self.simulator.start()
+                _default_simulator_credentials(self.config)
             self.core = DeskCore(self.config, self._clock)
             self.core.start()
             credentials = {
@@ -94,3 +106,14 @@ class DeskServer:
         tb: TracebackType | None,
     ) -> None:
         self.stop()
+
+
+def _default_simulator_credentials(config: DeskConfig) -> None:
+    """Venues that read API keys from the environment get the simulator's published demo pair
+    when the variables are unset and the desk runs its own simulator (play money on loopback;
+    real keys always come from the environment)."""
+    for venue in config.venues:
+        if venue.api_key_env:
+            os.environ.setdefault(venue.api_key_env, DEMO_API_KEY)
+        if venue.secret_env:
+            os.environ.setdefault(venue.secret_env, DEMO_API_SECRET)

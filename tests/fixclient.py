@@ -26,7 +26,7 @@ import select
 import socket
 import time
 from collections import deque
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
 from types import TracebackType
@@ -312,8 +312,10 @@ class FixClient:
         *,
         begin_string: str = BEGIN_STRING,
         source_address: str | None = None,
+        after_close: Callable[[], None] | None = None,
     ) -> None:
         self.host = host
+        self._after_close = after_close
         self.source_address = source_address
         self.port = port
         self.sender = sender
@@ -348,12 +350,15 @@ class FixClient:
         self._last_send = time.monotonic()
 
     def close(self) -> None:
-        """Close the socket without a Logout."""
+        """Close the socket without a Logout (then run the ``after_close`` hook, if any)."""
+        was_open = self._sock is not None
         if self._sock is not None:
             with contextlib.suppress(OSError):
                 self._sock.close()
         self._sock = None
         self.logged_on = False
+        if was_open and self._after_close is not None:
+            self._after_close()
 
     def is_connected(self) -> bool:
         """True while the socket is open and the peer has not closed it (checked without

@@ -12,13 +12,14 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
+from desk.cli import audit_command, report_command
 from desk.clock import SystemClock
 from desk.config.loader import ConfigError, load_config
 from desk.config.model import DeskConfig
 from desk.log_setup import configure_logging
 
 
-def _parse_time(text: str) -> datetime:
+def parse_time(text: str) -> datetime:
     try:
         value = datetime.fromisoformat(text)
     except ValueError:
@@ -55,17 +56,24 @@ def build_parser() -> argparse.ArgumentParser:
     trades = sub.add_parser("trades", help="print the trade log (the trade_log view)")
     trades.add_argument("--format", choices=("table", "csv"), default="table")
     trades.add_argument(
-        "--from", dest="start", type=_parse_time, help="executed at or after (ISO, UTC)"
+        "--from", dest="start", type=parse_time, help="executed at or after (ISO, UTC)"
     )
-    trades.add_argument("--to", dest="end", type=_parse_time, help="executed before (ISO, UTC)")
+    trades.add_argument("--to", dest="end", type=parse_time, help="executed before (ISO, UTC)")
     trades.add_argument("--counterparty", help="only this counterparty's trades (its CompID)")
     trades.add_argument("--limit", type=int, help="at most this many rows")
+
+    positions = sub.add_parser(
+        "positions", help="net position per instrument and per asset, from every booked fill"
+    )
+    positions.add_argument("--json", action="store_true", help="JSON instead of a table")
 
     pw = sub.add_parser(
         "hash-password", help="print a salted hash for a counterparty's password_hash"
     )
     pw.add_argument("--stdin", action="store_true", help="read the password from standard input")
     sub.add_parser("config", help="validate the configuration and print a summary")
+    audit_command.add_parser(sub)
+    report_command.add_parser(sub)
     return parser
 
 
@@ -90,6 +98,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _db(config, args.db_command)
     if args.command == "trades":
         return _trades(config, args)
+    if args.command == "positions":
+        return _positions(config, as_json=args.json)
+    if args.command == "audit":
+        return audit_command.run(config, args)
+    if args.command == "report":
+        return report_command.run(config, args)
     if args.command == "config":
         print(
             f"{config.source}: ok — {len(config.instruments)} instruments, "
@@ -160,7 +174,11 @@ def _db(config: DeskConfig, command: str) -> int:
     from desk.ledger.migrate import current_revision, upgrade
 
     if command == "upgrade":
+        before = current_revision(config.database_url)
         upgrade(config.database_url)
+        audit_command.record_cli_action(
+            config, "db.upgrade", {"from": before, "to": current_revision(config.database_url)}
+        )
     print(f"{redact_url(config.database_url)}: revision {current_revision(config.database_url)}")
     return 0
 
@@ -178,6 +196,21 @@ def _trades(config: DeskConfig, args: argparse.Namespace) -> int:
     finally:
         engine.dispose()
     (write_csv if args.format == "csv" else write_table)(rows, sys.stdout)
+    return 0
+
+
+def _positions(config: DeskConfig, *, as_json: bool) -> int:
+    from desk.cli.positions_output import write_json, write_table
+    from desk.ledger.database import make_engine
+    from desk.ledger.hedge_store import HedgeStore
+
+    engine = make_engine(config.database_url)
+    try:
+        store = HedgeStore(engine)
+        by_symbol, by_asset = store.positions_by_symbol(), store.positions_by_asset()
+    finally:
+        engine.dispose()
+    (write_json if as_json else write_table)(by_symbol, by_asset, sys.stdout)
     return 0
 
 

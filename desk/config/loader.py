@@ -9,13 +9,22 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
+from desk.config.hedging_section import parse_hedging
 from desk.config.model import (
+    DEFAULT_TIER,
     CounterpartyConfig,
     DeskConfig,
     FixConfig,
     InstrumentConfig,
     MarketDataConfig,
+    TierConfig,
     VenueConfig,
+)
+from desk.config.pricing_section import (
+    MAX_TAKER_FEE_BPS,
+    parse_instrument_pricing,
+    parse_pricing,
+    parse_tiers,
 )
 from desk.config.simulator_section import parse_simulator
 
@@ -157,7 +166,12 @@ def load_config(path: Path | None = None, env: Mapping[str, str] | None = None) 
     fix = _parse_fix(root.table("fix"), base, var_dir, env)
     market_data = _parse_market_data(root.table("market_data"))
     instruments = _parse_instruments(root.table("instruments", required=True))
-    counterparties = _parse_counterparties(root.table("counterparties", required=True), instruments)
+    pricing = parse_pricing(root.table("pricing"))
+    hedging = parse_hedging(root.table("hedging"))
+    tiers = parse_tiers(root.table("tiers"), instruments)
+    counterparties = _parse_counterparties(
+        root.table("counterparties", required=True), instruments, tiers
+    )
     venues = tuple(_parse_venue(section) for section in root.tables("venues"))
     if not venues:
         raise root.error("venues", "at least one [[venues]] entry is required")
@@ -185,6 +199,9 @@ def load_config(path: Path | None = None, env: Mapping[str, str] | None = None) 
         settlement_lag_days=settlement_lag_days,
         halted=halted,
         var_dir=var_dir,
+        pricing=pricing,
+        tiers=tiers,
+        hedging=hedging,
     )
 
 
@@ -231,6 +248,8 @@ def _parse_market_data(s: Section) -> MarketDataConfig:
         depth_levels=s.integer("depth_levels", 20, minimum=1),
         min_venues=s.integer("min_venues", 1, minimum=1),
         request_timeout_ms=s.integer("request_timeout_ms", 2000, minimum=1),
+        streaming=s.boolean("streaming", True),
+        stream_retry_ms=s.integer("stream_retry_ms", 2000, minimum=10),
     )
     s.reject_unknown()
     return config
@@ -256,6 +275,7 @@ def _parse_instruments(s: Section) -> dict[str, InstrumentConfig]:
             spread_bps=t.decimal("spread_bps", positive=False),
             enabled=t.boolean("enabled", True),
             halted=t.boolean("halted", False),
+            **parse_instrument_pricing(t),
         )
         if inst.spread_bps >= 1000:
             raise t.error("spread_bps", f"must be below 1000 (10%), got {inst.spread_bps}")
@@ -269,7 +289,7 @@ def _parse_instruments(s: Section) -> dict[str, InstrumentConfig]:
 
 
 def _parse_counterparties(
-    s: Section, instruments: Mapping[str, InstrumentConfig]
+    s: Section, instruments: Mapping[str, InstrumentConfig], tiers: Mapping[str, TierConfig]
 ) -> dict[str, CounterpartyConfig]:
     counterparties: dict[str, CounterpartyConfig] = {}
     usernames: set[str] = set()
@@ -296,7 +316,10 @@ def _parse_counterparties(
             rfq_burst=t.integer("rfq_burst", 40, minimum=1),
             allowed_addresses=tuple(t.strings("allowed_addresses")),
             halted=t.boolean("halted", False),
+            tier=t.string("tier", DEFAULT_TIER),
         )
+        if cp.tier not in tiers:
+            raise t.error("tier", f"{cp.tier!r} is not a configured tier; have {sorted(tiers)}")
         if cp.username in usernames:
             raise t.error("username", f"{cp.username!r} is used by another counterparty")
         usernames.add(cp.username)
@@ -315,6 +338,12 @@ def _parse_venue(s: Section) -> VenueConfig:
         weight=s.decimal("weight", "1"),
         api_key_env=s.opt_string("api_key_env"),
         secret_env=s.opt_string("secret_env"),
+        ws_url=s.opt_string("ws_url"),
+        taker_fee_bps=s.decimal("taker_fee_bps", "10", positive=False),
     )
+    if venue.taker_fee_bps > MAX_TAKER_FEE_BPS:
+        raise s.error(
+            "taker_fee_bps", f"must be at most {MAX_TAKER_FEE_BPS}, got {venue.taker_fee_bps}"
+        )
     s.reject_unknown()
     return venue

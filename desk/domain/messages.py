@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
+from desk.domain.pricing_inputs import PricingInputs
 from desk.domain.rejects import OrderRejectCode, RfqRejectCode
 from desk.domain.side import Side
 
@@ -43,6 +44,7 @@ class QuoteIssued:
     valid_until: datetime
     transact_time: datetime
     indicative: bool
+    pricing: PricingInputs | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 from decimal import Decimal
 
@@ -29,6 +30,7 @@ from desk.ledger.records import (
     OrderStatus,
 )
 from desk.ledger.repository import Ledger
+from desk.positions.inventory import Inventory, desk_delta
 from desk.quoting.ids import IdFactory
 from desk.quoting.quote_book import QuoteBook, QuoteLookupError
 from desk.risk.credit import CreditLines
@@ -89,6 +91,8 @@ class OrderService:
         ids: IdFactory,
         quote_book: QuoteBook,
         credit: CreditLines,
+        inventory: Inventory,
+        on_booked: Callable[[], None] | None = None,
     ) -> None:
         self._config = config
         self._ledger = ledger
@@ -96,6 +100,8 @@ class OrderService:
         self._ids = ids
         self._quote_book = quote_book
         self._credit = credit
+        self._inventory = inventory
+        self._on_booked = on_booked
 
     def handle(self, order: OrderRequest) -> OrderOutcome:
         """Fill or reject ``order``; logs order.received and trade.booked / order.rejected."""
@@ -110,7 +116,7 @@ class OrderService:
             price=None if order.price is None else fmt(order.price),
             poss_resend=order.poss_resend,
         )
-        existing = self._ledger.find_order(order.counterparty, order.cl_ord_id)
+        existing = self._ledger.find_repeat(order.counterparty, order.cl_ord_id, order)
         if existing is not None:
             return self._repeat(order, existing, bound)
         try:
@@ -233,6 +239,8 @@ class OrderService:
             self._quote_book.release(quote.quote_id)
             return self._repeat(order, dup.existing, bound)
         self._credit.add(order.counterparty, booking.notional, executed_at)
+        base = self._config.instruments[booking.symbol].base
+        position = self._inventory.apply(base, desk_delta(booking.side, booking.qty))
         bound.info(
             "trade.booked",
             trade_id=record.trade_id,
@@ -243,7 +251,10 @@ class OrderService:
             qty=fmt(booking.qty),
             price=fmt(booking.price),
             notional=fmt(booking.notional),
+            desk_position=fmt(position),
         )
+        if self._on_booked is not None:
+            self._on_booked()
         return fill_from_record(record, resent=False)
 
     def _reject(

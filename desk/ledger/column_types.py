@@ -12,8 +12,9 @@ Both refuse ambiguous input (float, naive datetimes) instead of guessing.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import UTC, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal, Inexact, InvalidOperation, Rounded, localcontext
 from typing import Any
 
 from sqlalchemy import Date, Dialect, Text
@@ -145,3 +146,18 @@ class UtcDateTime(TypeDecorator[datetime]):
     @property
     def python_type(self) -> type[datetime]:
         return datetime
+
+
+_SUM_PRECISION = 60
+
+
+def exact_sum(values: Iterable[Decimal]) -> Decimal:
+    """The exact, canonical sum of ledger decimals.
+
+    The default context rounds to 28 digits; a sum of NUMERIC(38,18) values needs more, and any
+    rounding at all would be a bug, hence the traps.
+    """
+    with localcontext() as exact:
+        exact.prec = _SUM_PRECISION
+        exact.traps[Inexact] = exact.traps[Rounded] = True
+        return canonical_decimal(sum(values, Decimal(0)))

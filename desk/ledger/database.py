@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -9,7 +10,9 @@ from sqlalchemy import URL, Engine, create_engine, event, make_url
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.pool import QueuePool, StaticPool
 
-__all__ = ["SQLITE_PRAGMAS", "make_engine", "normalise_url", "redact_url"]
+from desk.audit.chain import sha256_hex, utc_text
+
+__all__ = ["SQLITE_FUNCTIONS", "SQLITE_PRAGMAS", "make_engine", "normalise_url", "redact_url"]
 
 # Applied to every new SQLite connection (PRAGMAs are per connection, not per file):
 #  * WAL: readers never block the writer and vice versa;
@@ -23,6 +26,19 @@ SQLITE_PRAGMAS = (
     "PRAGMA foreign_keys=ON",
     "PRAGMA busy_timeout=5000",
 )
+
+
+def sqlite_audit_time(stored: str) -> str:
+    """``desk_audit_time`` on SQLite: UtcDateTime's stored text as the chain's UTC text."""
+    moment = datetime.fromisoformat(stored)
+    if moment.tzinfo is None:
+        raise ValueError(f"naive time in audit_log: {stored!r}")
+    return utc_text(moment)
+
+
+# The audit chain's SQL functions (PostgreSQL gets them from migration 0004_audit), registered
+# as deterministic so SQLite may use them in triggers and indexes.
+SQLITE_FUNCTIONS = (("desk_sha256", sha256_hex), ("desk_audit_time", sqlite_audit_time))
 
 _PG_DRIVERS = {"postgres", "postgresql", "postgresql+psycopg"}
 
@@ -70,13 +86,15 @@ def _sqlite_engine(url: URL) -> Engine:
     engine = create_engine(url, **kwargs)
 
     @event.listens_for(engine, "connect")
-    def _set_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    def _prepare_connection(dbapi_connection: Any, _record: Any) -> None:
         cursor = dbapi_connection.cursor()
         try:
             for pragma in SQLITE_PRAGMAS:
                 cursor.execute(pragma)
         finally:
             cursor.close()
+        for name, function in SQLITE_FUNCTIONS:
+            dbapi_connection.create_function(name, 1, function, deterministic=True)
 
     return engine
 
@@ -84,9 +102,10 @@ def _sqlite_engine(url: URL) -> Engine:
 def make_engine(url: str | URL) -> Engine:
     """An engine for the ledger at ``url`` (``sqlite:///path`` or ``postgresql://...``).
 
-    SQLite: the file's directory is created, every connection gets ``SQLITE_PRAGMAS``, and a
-    thread-safe queue pool is used. PostgreSQL: psycopg 3 with ``pool_pre_ping`` so a
-    connection dropped by a restart or a firewall is replaced instead of failing a trade.
+    SQLite: the file's directory is created, every connection gets ``SQLITE_PRAGMAS`` and the
+    audit chain's ``SQLITE_FUNCTIONS``, and a thread-safe queue pool is used. PostgreSQL:
+    psycopg 3 with ``pool_pre_ping`` so a connection dropped by a restart or a firewall is
+    replaced instead of failing a trade.
     """
     parsed = normalise_url(url)
     if parsed.get_backend_name() == "sqlite":

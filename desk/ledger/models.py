@@ -13,6 +13,7 @@ from decimal import Decimal
 from sqlalchemy import (
     CheckConstraint,
     Column,
+    FetchedValue,
     ForeignKey,
     Identity,
     Index,
@@ -156,6 +157,229 @@ class HedgeIntent(Base):
     status: Mapped[str] = mapped_column(String, server_default="PENDING")
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    batch_id: Mapped[int | None] = mapped_column(Integer, ForeignKey("hedge_batches.id"))
+
+
+def compare_check(column: str, op_sql: str, name: str) -> list[CheckConstraint]:
+    """``column <op> 0`` on both backends (see positive_check for the SQLite cast)."""
+    return [
+        CheckConstraint(f"{column} {op_sql} 0", name=name).ddl_if(dialect="postgresql"),
+        CheckConstraint(f"CAST({column} AS REAL) {op_sql} 0", name=name).ddl_if(dialect="sqlite"),
+    ]
+
+
+class LedgerMeta(Base):
+    """Facts about this ledger made once by the migrations (e.g. its random instance tag)."""
+
+    __tablename__ = "ledger_meta"
+
+    key: Mapped[str] = mapped_column(String, primary_key=True)
+    value: Mapped[str] = mapped_column(String)
+
+
+class Fill(Base):
+    """Every fill the desk books, client and exchange alike, from the desk's side."""
+
+    __tablename__ = "fills"
+    __table_args__ = (
+        CheckConstraint("source IN ('CLIENT', 'EXCHANGE')", name="source"),
+        CheckConstraint(SIDE_CHECK, name="side"),
+        *compare_check("qty", ">", "qty_positive"),
+        *compare_check("price", ">", "price_positive"),
+        *compare_check("fee", ">=", "fee_not_negative"),
+        Index(None, "base"),
+        {"sqlite_autoincrement": True},
+    )
+
+    id: Mapped[int] = mapped_column(Integer, Identity(), primary_key=True)
+    fill_key: Mapped[str] = mapped_column(String, unique=True)
+    source: Mapped[str] = mapped_column(String)
+    venue: Mapped[str | None] = mapped_column(String)
+    counterparty: Mapped[str | None] = mapped_column(String)
+    symbol: Mapped[str] = mapped_column(String)
+    base: Mapped[str] = mapped_column(String)
+    quote: Mapped[str] = mapped_column(String)
+    side: Mapped[str] = mapped_column(String)
+    qty: Mapped[Decimal] = mapped_column(DecimalType())
+    price: Mapped[Decimal] = mapped_column(DecimalType())
+    fee: Mapped[Decimal] = mapped_column(DecimalType())
+    fee_currency: Mapped[str] = mapped_column(String)
+    executed_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    booked_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    trade_id: Mapped[int | None] = mapped_column(Integer, ForeignKey("trades.trade_id"))
+    client_order_id: Mapped[str | None] = mapped_column(String)
+    settl_date: Mapped[date | None] = mapped_column(Date)
+
+
+class HedgeBatch(Base):
+    """Intents netted into one hedge of one symbol, and how well it was done."""
+
+    __tablename__ = "hedge_batches"
+    __table_args__ = (
+        CheckConstraint(SIDE_CHECK, name="side"),
+        CheckConstraint("status IN ('WORKING', 'DONE', 'FAILED')", name="status"),
+        *compare_check("qty", ">=", "qty_not_negative"),
+        Index(None, "status"),
+        {"sqlite_autoincrement": True},
+    )
+
+    id: Mapped[int] = mapped_column(Integer, Identity(), primary_key=True)
+    symbol: Mapped[str] = mapped_column(String)
+    side: Mapped[str] = mapped_column(String)
+    qty: Mapped[Decimal] = mapped_column(DecimalType())
+    algo: Mapped[str] = mapped_column(String)
+    status: Mapped[str] = mapped_column(String)
+    arrival_mid: Mapped[Decimal | None] = mapped_column(DecimalType())
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    first_order_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    completed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    filled_qty: Mapped[Decimal] = mapped_column(DecimalType())
+    avg_price: Mapped[Decimal | None] = mapped_column(DecimalType())
+    fees_quote: Mapped[Decimal] = mapped_column(DecimalType())
+    slippage_bps: Mapped[Decimal | None] = mapped_column(DecimalType())
+    fee_bps: Mapped[Decimal | None] = mapped_column(DecimalType())
+    error: Mapped[str | None] = mapped_column(String)
+
+
+class HedgeOrder(Base):
+    """One exchange order of a batch; its deterministic client order id is the key."""
+
+    __tablename__ = "hedge_orders"
+    __table_args__ = (
+        CheckConstraint(SIDE_CHECK, name="side"),
+        CheckConstraint(
+            "status IN ('PENDING_NEW', 'NEW', 'PARTIALLY_FILLED', 'FILLED', 'CANCELED', "
+            "'REJECTED', 'EXPIRED', 'UNKNOWN')",
+            name="status",
+        ),
+        *compare_check("qty", ">", "qty_positive"),
+        Index(None, "batch_id"),
+    )
+
+    client_order_id: Mapped[str] = mapped_column(String, primary_key=True)
+    batch_id: Mapped[int] = mapped_column(Integer, ForeignKey("hedge_batches.id"))
+    clip_no: Mapped[int] = mapped_column(Integer)
+    venue: Mapped[str] = mapped_column(String)
+    symbol: Mapped[str] = mapped_column(String)
+    side: Mapped[str] = mapped_column(String)
+    qty: Mapped[Decimal] = mapped_column(DecimalType())
+    status: Mapped[str] = mapped_column(String)
+    exchange_order_id: Mapped[str | None] = mapped_column(String)
+    filled_qty: Mapped[Decimal] = mapped_column(DecimalType())
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    error: Mapped[str | None] = mapped_column(String)
+
+
+# --- journal (revision 0003_journal) -------------------------------------------------------
+
+
+JOURNAL_KIND_CHECK = "kind IN ('CLIENT_TRADE', 'EXCHANGE_FILL')"
+
+
+class JournalEntry(Base):
+    """One booked fill in the journal; its postings sum to zero per asset (the database checks).
+
+    On SQLite the migration also keeps ``amount`` in canonical text form and makes the balance
+    check at the entry's insert, so postings are written before their entry.
+    """
+
+    __tablename__ = "journal_entries"
+    __table_args__ = (
+        CheckConstraint(JOURNAL_KIND_CHECK, name="kind"),
+        {"sqlite_autoincrement": True},
+    )
+
+    id: Mapped[int] = mapped_column(Integer, Identity(), primary_key=True)
+    entry_key: Mapped[str] = mapped_column(String, unique=True)
+    fill_id: Mapped[int] = mapped_column(Integer, ForeignKey("fills.id"), unique=True)
+    kind: Mapped[str] = mapped_column(String)
+    booked_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class Posting(Base):
+    """One line of a journal entry: ``amount`` of ``asset`` flows into ``account`` (signed)."""
+
+    __tablename__ = "postings"
+    __table_args__ = (
+        *compare_check("amount", "<>", "amount_not_zero"),
+        Index(None, "entry_key"),
+        Index(None, "account", "asset"),
+        {"sqlite_autoincrement": True},
+    )
+
+    id: Mapped[int] = mapped_column(Integer, Identity(), primary_key=True)
+    entry_key: Mapped[str] = mapped_column(
+        String,
+        ForeignKey("journal_entries.entry_key", deferrable=True, initially="DEFERRED"),
+    )
+    account: Mapped[str] = mapped_column(String)
+    asset: Mapped[str] = mapped_column(String)
+    amount: Mapped[Decimal] = mapped_column(DecimalType())
+
+
+class SettlementObligation(Base):
+    """What a counterparty receives (+) or delivers (-) of one asset for one client trade."""
+
+    __tablename__ = "settlement_obligations"
+    __table_args__ = (
+        UniqueConstraint("trade_id", "asset"),
+        *compare_check("amount", "<>", "amount_not_zero"),
+        Index(None, "counterparty", "settl_date"),
+        {"sqlite_autoincrement": True},
+    )
+
+    id: Mapped[int] = mapped_column(Integer, Identity(), primary_key=True)
+    trade_id: Mapped[int] = mapped_column(Integer, ForeignKey("trades.trade_id"))
+    counterparty: Mapped[str] = mapped_column(String)
+    asset: Mapped[str] = mapped_column(String)
+    amount: Mapped[Decimal] = mapped_column(DecimalType())
+    settl_date: Mapped[date] = mapped_column(Date)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+journal_entries: Table = Base.metadata.tables["journal_entries"]
+postings: Table = Base.metadata.tables["postings"]
+settlement_obligations: Table = Base.metadata.tables["settlement_obligations"]
+
+
+# --- audit trail (revision 0004_audit) -----------------------------------------------------
+
+AUDIT_KIND_CHECK = "kind IN ('fix.in', 'fix.out', 'ledger', 'ops')"
+
+
+class AuditLog(Base):
+    """The append-only audit trail; the database sets seq, prev_hash and hash on insert."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (
+        CheckConstraint(AUDIT_KIND_CHECK, name="kind"),
+        Index(None, "recorded_at"),
+        Index(None, "quote_req_id"),
+        Index(None, "quote_id"),
+        Index(None, "cl_ord_id"),
+    )
+
+    # Assigned by the chain trigger (migration 0004_audit), never by a writer: FetchedValue
+    # tells SQLAlchemy the database fills it in.
+    seq: Mapped[int] = mapped_column(
+        Integer, primary_key=True, autoincrement=False, server_default=FetchedValue()
+    )
+    recorded_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    kind: Mapped[str] = mapped_column(String)
+    msg_type: Mapped[str] = mapped_column(String)
+    counterparty: Mapped[str | None] = mapped_column(String)
+    quote_req_id: Mapped[str | None] = mapped_column(String)
+    quote_id: Mapped[str | None] = mapped_column(String)
+    cl_ord_id: Mapped[str | None] = mapped_column(String)
+    order_id: Mapped[str | None] = mapped_column(String)
+    reason: Mapped[str | None] = mapped_column(String)
+    body: Mapped[str] = mapped_column(String)
+    prev_hash: Mapped[str | None] = mapped_column(String)
+    hash: Mapped[str | None] = mapped_column(String)
+
+
+audit_log: Table = Base.metadata.tables["audit_log"]
 
 
 # The Core tables, for statements on the latency path without ORM session overhead.
@@ -163,6 +387,10 @@ desk_boots: Table = Base.metadata.tables["desk_boots"]
 orders: Table = Base.metadata.tables["orders"]
 trades: Table = Base.metadata.tables["trades"]
 hedge_intents: Table = Base.metadata.tables["hedge_intents"]
+fills: Table = Base.metadata.tables["fills"]
+ledger_meta: Table = Base.metadata.tables["ledger_meta"]
+hedge_batches: Table = Base.metadata.tables["hedge_batches"]
+hedge_orders: Table = Base.metadata.tables["hedge_orders"]
 
 # The compliance view, described on its own MetaData so that create_all never makes it a table.
 view_metadata = MetaData()

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
+from typing import Protocol
 
+from desk.domain.fills import client_booking_key
 from desk.domain.side import Side
 
 
@@ -120,6 +123,7 @@ class HedgeIntentRecord:
     status: HedgeIntentStatus
     created_at: datetime
     updated_at: datetime
+    batch_id: int | None = None
 
 
 class LedgerError(Exception):
@@ -132,3 +136,71 @@ class DuplicateClOrdID(LedgerError, ValueError):  # the FIX name reads best (no 
     def __init__(self, existing: OrderRecord) -> None:
         super().__init__(f"ClOrdID {existing.cl_ord_id} already used by {existing.counterparty}")
         self.existing = existing
+
+
+class BookingConflict(LedgerError, ValueError):
+    """A booking key reused with different terms: an error, never a duplicate; nothing written.
+
+    ``differences`` maps each differing field to (what is booked, what was attempted).
+    """
+
+    def __init__(self, key: str, differences: Mapping[str, tuple[object, object]]) -> None:
+        self.key = key
+        self.differences = dict(differences)
+        fields = "; ".join(
+            f"{name}: booked {booked}, attempted {attempted}"
+            for name, (booked, attempted) in sorted(self.differences.items())
+        )
+        super().__init__(f"booking key {key} reused with different terms ({fields})")
+
+    def log_fields(self) -> dict[str, object]:
+        """The conflict for a ``ledger.booking.conflict`` log event."""
+        return {
+            "booking_key": self.key,
+            "fields": sorted(self.differences),
+            "booked": {name: str(b) for name, (b, _) in self.differences.items()},
+            "attempted": {name: str(a) for name, (_, a) in self.differences.items()},
+        }
+
+
+class ClOrdIDConflict(DuplicateClOrdID, BookingConflict):
+    """A ClOrdID reused with other order terms. Still a DuplicateClOrdID (``existing`` is the
+    original order, and the counterparty gets the DUPLICATE_CLORDID answer the ROE specifies),
+    but distinguishable from an honest repeat."""
+
+    def __init__(
+        self, existing: OrderRecord, differences: Mapping[str, tuple[object, object]]
+    ) -> None:
+        BookingConflict.__init__(
+            self, client_booking_key(existing.counterparty, existing.cl_ord_id), differences
+        )
+        self.existing = existing
+
+
+class OrderTerms(Protocol):
+    """What a counterparty asks for under a ClOrdID (orders, bookings, rejections, records)."""
+
+    @property
+    def symbol(self) -> str: ...
+    @property
+    def side(self) -> Side | None: ...
+    @property
+    def qty(self) -> Decimal | None: ...
+    @property
+    def price(self) -> Decimal | None: ...
+    @property
+    def quote_id(self) -> str | None: ...
+
+
+# The terms a repeat of a ClOrdID must carry unchanged; ids and times are the desk's own.
+ORDER_TERMS = ("symbol", "side", "qty", "price", "quote_id")
+
+
+def clordid_conflict(existing: OrderRecord, attempted: OrderTerms) -> ClOrdIDConflict | None:
+    """The conflict if ``attempted`` reuses ``existing``'s ClOrdID with other terms, else None."""
+    differences: dict[str, tuple[object, object]] = {
+        name: (getattr(existing, name), getattr(attempted, name))
+        for name in ORDER_TERMS
+        if getattr(existing, name) != getattr(attempted, name)
+    }
+    return ClOrdIDConflict(existing, differences) if differences else None

@@ -9,15 +9,41 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from decimal import Decimal, Inexact, Rounded, localcontext
+from decimal import Decimal
 from typing import Any, NoReturn
 
-from sqlalchemy import Engine, Executable, String, bindparam, func, insert, select
+import structlog
+from sqlalchemy import (
+    Engine,
+    Executable,
+    String,
+    bindparam,
+    func,
+    insert,
+    literal,
+    select,
+    true,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import DBAPIError, IntegrityError, StatementError
 
+from desk.domain.fills import FillEvent, FillSource, client_booking_key
 from desk.domain.side import Side
-from desk.ledger.column_types import DecimalType, UtcDateTime, canonical_decimal
-from desk.ledger.models import desk_boots, hedge_intents, orders, trade_log_view, trades
+from desk.ledger.column_types import DecimalType, UtcDateTime, canonical_decimal, exact_sum
+from desk.ledger.fill_rows import client_fill_audit_row, fill_row, rejection_audit_row
+from desk.ledger.journal import EntryKind, obligations_of, postings_of, write_journal_entry
+from desk.ledger.models import (
+    audit_log,
+    desk_boots,
+    fills,
+    hedge_intents,
+    journal_entries,
+    orders,
+    postings,
+    settlement_obligations,
+    trade_log_view,
+    trades,
+)
 from desk.ledger.records import (
     DuplicateClOrdID,
     FillBooking,
@@ -26,13 +52,14 @@ from desk.ledger.records import (
     OrderRecord,
     OrderRejection,
     OrderStatus,
+    OrderTerms,
     TradeLogRow,
+    clordid_conflict,
 )
 
 __all__ = ["Ledger", "hedge_side"]
 
-# Enough digits to add up any number of NUMERIC(38,18) values exactly (38 + 22 of headroom).
-_SUM_PRECISION = 60
+log = structlog.get_logger("desk.ledger")
 
 
 def hedge_side(client_side: Side) -> Side:
@@ -61,12 +88,21 @@ def _plain_errors() -> Iterator[None]:
         raise
 
 
-def _pg_book_fill_statement() -> Executable:
-    """Order, trade and hedge intent as one INSERT ... WITH statement: one round trip.
+_FILL_COLUMNS = (
+    "fill_key", "source", "counterparty", "symbol", "base", "quote", "side", "qty", "price",
+    "fee", "fee_currency", "executed_at", "booked_at", "trade_id", "settl_date",
+)  # fmt: skip
 
-    Data-modifying CTEs run as a single statement, so they commit or fail together even in
-    autocommit mode; PostgreSQL checks the foreign keys at the end of the statement, when the
-    order and trade rows exist. The trade copies the shared columns from the order's RETURNING.
+
+def _pg_book_fill_statement() -> Executable:
+    """The whole booking as one INSERT ... WITH statement: one round trip.
+
+    Order, trade, canonical fill, journal entry with its postings, settlement obligations, the
+    CLIENT_FILL audit record and the hedge intent. Data-modifying CTEs run as a single
+    statement, so they commit or fail together even in autocommit mode; PostgreSQL checks the
+    foreign keys at the end of the statement, and the journal's balance at commit. The trade
+    copies the shared columns from the order's RETURNING. Postings and obligations come as
+    arrays (``unnest``), so one statement serves any number of lines.
     """
     new_order = (
         insert(orders)
@@ -86,8 +122,84 @@ def _pg_book_fill_statement() -> Executable:
                 bindparam("settl_date", type_=trades.c.settl_date.type),
             ),
         )
-        .returning(trades.c.trade_id, trades.c.symbol, trades.c.qty, trades.c.executed_at)
+        .returning(
+            trades.c.trade_id,
+            trades.c.symbol,
+            trades.c.qty,
+            trades.c.price,
+            trades.c.executed_at,
+            trades.c.settl_date,
+        )
         .cte("new_trade")
+    )
+    new_fill = (
+        insert(fills)
+        .from_select(
+            list(_FILL_COLUMNS),
+            select(
+                bindparam("fill_key", type_=String()),
+                bindparam("fill_source", type_=String()),
+                bindparam("fill_counterparty", type_=String()),
+                new_trade.c.symbol,
+                bindparam("base", type_=String()),
+                bindparam("quote", type_=String()),
+                bindparam("desk_side", type_=String()),
+                new_trade.c.qty,
+                new_trade.c.price,
+                bindparam("fee", type_=DecimalType()),
+                bindparam("fee_currency", type_=String()),
+                new_trade.c.executed_at,
+                new_trade.c.executed_at,
+                new_trade.c.trade_id,
+                new_trade.c.settl_date,
+            ),
+        )
+        .returning(fills.c.id)
+        .cte("new_fill")
+    )
+    # The CTEs below are not read by the final INSERT: PostgreSQL runs every data-modifying
+    # CTE exactly once anyway.
+    new_entry = (
+        insert(journal_entries)
+        .from_select(
+            ["entry_key", "fill_id", "kind", "booked_at"],
+            select(
+                bindparam("fill_key", type_=String()),
+                new_fill.c.id,
+                literal(EntryKind.CLIENT_TRADE.value, String()),
+                bindparam("executed_at", type_=UtcDateTime()),
+            ),
+        )
+        .cte("new_entry")
+    )
+    lines = _unnest("line", "posting", ("account", "asset", "amount"))
+    new_postings = (
+        insert(postings)
+        .from_select(
+            ["entry_key", "account", "asset", "amount"],
+            select(bindparam("fill_key", type_=String()), *lines.c),
+        )
+        .cte("new_postings")
+    )
+    owed = _unnest("owed", "obligation", ("asset", "amount"))
+    new_obligations = (
+        insert(settlement_obligations)
+        .from_select(
+            ["trade_id", "counterparty", "asset", "amount", "settl_date", "created_at"],
+            select(
+                new_trade.c.trade_id,
+                bindparam("counterparty", type_=String()),
+                *owed.c,
+                new_trade.c.settl_date,
+                new_trade.c.executed_at,
+            ).select_from(new_trade.join(owed, true())),
+        )
+        .cte("new_obligations")
+    )
+    new_audit = (
+        insert(audit_log)
+        .values({c: bindparam(f"audit_{c}") for c in _AUDIT_COLUMNS})
+        .cte("new_audit")
     )
     return (
         insert(hedge_intents)
@@ -103,7 +215,34 @@ def _pg_book_fill_statement() -> Executable:
             ),
         )
         .returning(hedge_intents.c.trade_id)
+        .add_cte(new_entry, new_postings, new_obligations, new_audit)
     )
+
+
+def _pg_record_rejection_statement() -> Executable:
+    """The rejected order and its ORDER_REJECTED audit record as one statement."""
+    columns = (*_REJECTION_COLUMNS, "side", "status", "created_at")
+    new_order = insert(orders).values({c: bindparam(c) for c in columns}).cte("new_order")
+    return (
+        insert(audit_log)
+        .values({c: bindparam(f"audit_{c}") for c in _AUDIT_COLUMNS})
+        .add_cte(new_order)
+    )
+
+
+_LINE_TYPES: dict[str, Any] = {"account": String(), "asset": String(), "amount": DecimalType()}
+
+
+def _unnest(name: str, prefix: str, columns: tuple[str, ...]) -> Any:
+    """``unnest(:<prefix>_<column>, ...) AS name(columns)``: array parameters as rows."""
+    arrays = (bindparam(f"{prefix}_{c}", type_=ARRAY(_LINE_TYPES[c])) for c in columns)
+    return func.unnest(*arrays).table_valued(*columns).render_derived(name=name)
+
+
+_AUDIT_COLUMNS = (
+    "recorded_at", "kind", "msg_type", "counterparty", "quote_req_id", "quote_id", "cl_ord_id",
+    "order_id", "reason", "body",
+)  # fmt: skip
 
 
 # Columns an order row gets from a booking, and those the trade copies from the order.
@@ -149,6 +288,25 @@ def _order_record(values: Mapping[Any, Any]) -> OrderRecord:
     )
 
 
+def client_fill_event(order: dict[str, Any], fill: dict[str, Any]) -> FillEvent:
+    """The canonical fill of a client trade, from the desk's side (the client's opposite)."""
+    quote = order["symbol"].partition("/")[2]
+    return FillEvent(
+        booking_key=client_booking_key(order["counterparty"], order["cl_ord_id"]),
+        source=FillSource.CLIENT,
+        symbol=order["symbol"],
+        side=Side(order["side"]).opposite,
+        qty=order["qty"],
+        price=order["price"],
+        # OTC fills carry no fee in this desk: the spread is the desk's charge.
+        fee=Decimal(0),
+        fee_currency=quote,
+        executed_at=fill["executed_at"],
+        counterparty=order["counterparty"],
+        settl_date=fill["settl_date"],
+    )
+
+
 def _canon(value: Decimal | int | None) -> Decimal | None:
     return None if value is None else canonical_decimal(Decimal(value))
 
@@ -162,6 +320,7 @@ class Ledger:
         self._autocommit = engine.execution_options(isolation_level="AUTOCOMMIT")
         self._postgres = engine.dialect.name == "postgresql"
         self._pg_book_fill = _pg_book_fill_statement() if self._postgres else None
+        self._pg_record_rejection = _pg_record_rejection_statement() if self._postgres else None
 
     @property
     def engine(self) -> Engine:
@@ -176,12 +335,14 @@ class Ledger:
             return int(result.scalar_one())
 
     def book_fill(self, booking: FillBooking) -> OrderRecord:
-        """Book a filled order, its trade and its hedge intent in one transaction.
+        """Book a filled order in one transaction: order, trade, canonical fill, journal entry
+        and postings, settlement obligations, CLIENT_FILL audit record, hedge intent.
 
         Raises ``DuplicateClOrdID`` (carrying what the ledger already holds, e.g. the original
-        fill to resend) and writes nothing if the counterparty already used ``cl_ord_id``.
-        Other constraint failures (non-positive qty or price, reused exec_id) roll everything
-        back and propagate as ``sqlalchemy.exc.IntegrityError``.
+        fill to resend) and writes nothing if the counterparty already used ``cl_ord_id``; the
+        subclass ``ClOrdIDConflict`` (logged as ``ledger.booking.conflict``) if it did so with
+        other terms. Other constraint failures (non-positive qty or price, reused exec_id) roll
+        everything back and propagate as ``sqlalchemy.exc.IntegrityError``.
         """
         side = Side(booking.side)
         order = {c: getattr(booking, c) for c in _SHARED_COLUMNS} | {
@@ -195,17 +356,42 @@ class Ledger:
         }
         try:
             with _plain_errors():
-                trade_id = self._insert_fill(order, fill, hedge_side(side))
+                trade_id = self._insert_fill(booking, order, fill, hedge_side(side))
         except IntegrityError as exc:
-            self._raise_duplicate(booking.counterparty, booking.cl_ord_id, exc)
+            self._raise_duplicate(booking, exc)
         return _order_record({**order, **fill, "trade_id": trade_id})
 
-    def _insert_fill(self, order: dict[str, Any], fill: dict[str, Any], side: Side) -> int:
+    def _insert_fill(
+        self, booking: FillBooking, order: dict[str, Any], fill: dict[str, Any], side: Side
+    ) -> int:
+        event = client_fill_event(order, fill)
+        canonical = fill_row(event, fill["executed_at"])
+        audit = client_fill_audit_row(booking)
         if self._pg_book_fill is not None:
+            lines = postings_of(event)
+            owed = obligations_of(event, lines)
+            params = {
+                **order,
+                **fill,
+                "hedge_side": side.value,
+                "fill_key": canonical["fill_key"],
+                "fill_source": canonical["source"],
+                "fill_counterparty": canonical["counterparty"],
+                "base": canonical["base"],
+                "quote": canonical["quote"],
+                "desk_side": canonical["side"],
+                "fee": canonical["fee"],
+                "fee_currency": canonical["fee_currency"],
+                "posting_account": [p.account for p in lines],
+                "posting_asset": [p.asset for p in lines],
+                "posting_amount": [p.amount for p in lines],
+                "obligation_asset": [o.asset for o in owed],
+                "obligation_amount": [o.amount for o in owed],
+                **{f"audit_{c}": v for c, v in audit.items()},
+            }
             with self._autocommit.connect() as conn:
-                params = {**order, **fill, "hedge_side": side.value}
                 return int(conn.execute(self._pg_book_fill, params).scalar_one())
-        # SQLite is in-process, so three statements cost no round trips; pysqlite opens the
+        # SQLite is in-process, so several statements cost no round trips; pysqlite opens the
         # transaction at the first INSERT, which waits (busy_timeout) for the write lock.
         shared = {c: order[c] for c in _SHARED_COLUMNS}
         with self._engine.begin() as conn:
@@ -223,31 +409,52 @@ class Ledger:
                     "updated_at": fill["executed_at"],
                 },
             )
+            fill_id = conn.execute(
+                insert(fills).returning(fills.c.id), {**canonical, "trade_id": trade_id}
+            ).scalar_one()
+            write_journal_entry(conn, event, int(fill_id), fill["executed_at"], trade_id)
+            conn.execute(insert(audit_log), audit)
         return trade_id
 
     def record_rejection(self, rejection: OrderRejection) -> OrderRecord:
-        """Record a rejected order so that its ClOrdID stays used.
+        """Record a rejected order so that its ClOrdID stays used, with its ORDER_REJECTED
+        audit record in the same transaction.
 
-        Raises ``DuplicateClOrdID`` and writes nothing if the ClOrdID was already used.
+        Raises ``DuplicateClOrdID`` (``ClOrdIDConflict`` for other terms) and writes nothing if
+        the ClOrdID was already used.
         """
         row = {c: getattr(rejection, c) for c in _REJECTION_COLUMNS} | {
             "side": None if rejection.side is None else Side(rejection.side).value,
             "status": OrderStatus.REJECTED.value,
             "created_at": rejection.received_at,
         }
+        audit = rejection_audit_row(rejection)
         try:
-            with _plain_errors(), self._autocommit.connect() as conn:
-                conn.execute(insert(orders), row)
+            with _plain_errors():
+                if self._pg_record_rejection is not None:
+                    params = row | {f"audit_{c}": v for c, v in audit.items()}
+                    with self._autocommit.connect() as conn:
+                        conn.execute(self._pg_record_rejection, params)
+                else:
+                    with self._engine.begin() as conn:
+                        conn.execute(insert(orders), row)
+                        conn.execute(insert(audit_log), audit)
         except IntegrityError as exc:
-            self._raise_duplicate(rejection.counterparty, rejection.cl_ord_id, exc)
+            self._raise_duplicate(rejection, exc)
         return _order_record(row)
 
-    def _raise_duplicate(self, counterparty: str, cl_ord_id: str, exc: IntegrityError) -> NoReturn:
+    def _raise_duplicate(
+        self, attempted: FillBooking | OrderRejection, exc: IntegrityError
+    ) -> NoReturn:
         # The failed transaction is rolled back by now. If the key is taken, the other writer
         # has committed (the unique index made us wait for it), so a fresh read sees its row.
-        existing = self.find_order(counterparty, cl_ord_id)
+        existing = self.find_order(attempted.counterparty, attempted.cl_ord_id)
         if existing is None:
             raise exc  # some other constraint: not a duplicate ClOrdID
+        conflict = clordid_conflict(existing, attempted)
+        if conflict is not None:
+            log.warning("ledger.booking.conflict", **conflict.log_fields())
+            raise conflict from exc
         raise DuplicateClOrdID(existing) from exc
 
     def find_order(self, counterparty: str, cl_ord_id: str) -> OrderRecord | None:
@@ -256,6 +463,34 @@ class Ledger:
         with self._autocommit.connect() as conn:
             row = conn.execute(_FIND_ORDER, params).one_or_none()
         return None if row is None else _order_record(row._mapping)
+
+    def find_repeat(
+        self, counterparty: str, cl_ord_id: str, attempted: OrderTerms
+    ) -> OrderRecord | None:
+        """``find_order``, for a new order that may repeat a used ClOrdID.
+
+        A repeat with other terms than the booked order is logged as
+        ``ledger.booking.conflict``; the caller still answers it as the repeat it is.
+        """
+        existing = self.find_order(counterparty, cl_ord_id)
+        if existing is not None:
+            conflict = clordid_conflict(existing, attempted)
+            if conflict is not None:
+                log.warning("ledger.booking.conflict", **conflict.log_fields())
+        return existing
+
+    def balances(self) -> dict[tuple[str, str], Decimal]:
+        """Balance per (account, asset), summed exactly from the postings."""
+        key = (postings.c.account, postings.c.asset)
+        with _plain_errors(), self._autocommit.connect() as conn:
+            if self._postgres:
+                rows = conn.execute(select(*key, func.sum(postings.c.amount)).group_by(*key))
+                return {(a, s): canonical_decimal(total) for a, s, total in rows}
+            # SQLite's SUM would turn the TEXT decimals into floats: add them up exactly here.
+            amounts: dict[tuple[str, str], list[Decimal]] = {}
+            for account, asset, amount in conn.execute(select(*key, postings.c.amount)):
+                amounts.setdefault((account, asset), []).append(amount)
+        return {k: exact_sum(values) for k, values in amounts.items()}
 
     def trade_log(
         self,
@@ -289,12 +524,7 @@ class Ledger:
                 return total if total is not None else Decimal(0)
             # SQLite's SUM would turn the TEXT decimals into floats: add them up exactly here.
             notionals = conn.execute(select(trades.c.notional).where(*where)).scalars().all()
-        # The default context rounds to 28 digits; a NUMERIC(38,18) sum needs more, and any
-        # rounding at all would be a bug, hence the trap.
-        with localcontext() as exact:
-            exact.prec = _SUM_PRECISION
-            exact.traps[Inexact] = exact.traps[Rounded] = True
-            return canonical_decimal(sum(notionals, Decimal(0)))
+        return exact_sum(notionals)
 
     def pending_hedge_intents(self) -> list[HedgeIntentRecord]:
         """PENDING outbox rows, oldest first."""

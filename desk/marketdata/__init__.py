@@ -1,1 +1,1 @@
-"""Market data: venue order books polled through ccxt into an in-memory snapshot."""
+"""Market data: venue depth streams (REST polling as fallback) into an in-memory snapshot."""

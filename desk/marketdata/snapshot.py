@@ -6,8 +6,10 @@ import threading
 from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
+from typing import Literal
 
 Level = tuple[Decimal, Decimal]
+BookSource = Literal["stream", "poll"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -16,6 +18,7 @@ class VenueBook:
 
     ``changed_mono`` is when the venue's book last *changed* (its update id moved), not when
     it was last fetched: a venue that answers with the same frozen book is stale all the same.
+    ``source`` says whether it came from the venue's depth stream or a REST poll.
     """
 
     venue: str
@@ -25,6 +28,7 @@ class VenueBook:
     update_id: int | None
     received_at: datetime
     changed_mono: float
+    source: BookSource = "poll"
 
     @property
     def best_bid(self) -> Decimal:

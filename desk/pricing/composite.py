@@ -1,4 +1,4 @@
-"""Composite of healthy venue books: weighted mid and consolidated depth."""
+"""The composite of healthy venue books: which venues count, and their prices for a size."""
 
 from __future__ import annotations
 
@@ -6,19 +6,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
+from desk.config.model import MarketDataConfig, PricingConfig, VenueConfig
 from desk.marketdata.snapshot import Level, VenueBook
-
-
-@dataclass(frozen=True, slots=True)
-class Composite:
-    """Fair value and consolidated depth for one symbol at one instant."""
-
-    symbol: str
-    mid: Decimal
-    bids: tuple[Level, ...]
-    asks: tuple[Level, ...]
-    venues_used: tuple[str, ...]
-    venues_excluded: Mapping[str, str]
+from desk.pricing.depth import consolidate, vwap_or_whole_book, with_taker_fee
+from desk.pricing.outliers import OutlierFilter
 
 
 class NoMarket(Exception):
@@ -30,62 +21,109 @@ class NoMarket(Exception):
         self.excluded = excluded
 
 
-def build_composite(
-    symbol: str,
-    books: Sequence[VenueBook],
-    *,
-    now_mono: float,
-    stale_after_s: float,
-    min_venues: int,
-    weights: Mapping[str, Decimal],
-) -> Composite:
-    """Keep fresh, uncrossed, non-empty books and combine them; raise NoMarket otherwise."""
-    healthy: list[VenueBook] = []
-    excluded: dict[str, str] = {}
-    for book in books:
-        if book.venue not in weights:
-            continue
-        age = now_mono - book.changed_mono
-        if not book.bids or not book.asks:
-            excluded[book.venue] = "empty"
-        elif age > stale_after_s:
-            excluded[book.venue] = f"stale {age:.1f}s"
-        elif book.crossed:
-            excluded[book.venue] = "crossed"
-        else:
-            healthy.append(book)
-    if len(healthy) < min_venues:
-        detail = ", ".join(f"{v} {why}" for v, why in sorted(excluded.items())) or "no data"
-        raise NoMarket(
-            f"{len(healthy)} healthy venue(s) for {symbol}, need {min_venues} ({detail})", excluded
+@dataclass(frozen=True, slots=True)
+class SizedComposite:
+    """Weighted averages of each venue's VWAP to one size; ``fair`` is their mid."""
+
+    bid: Decimal
+    ask: Decimal
+
+    @property
+    def fair(self) -> Decimal:
+        return (self.bid + self.ask) / 2
+
+
+@dataclass(frozen=True, slots=True)
+class HealthyBooks:
+    """The venues that passed every check for one symbol at one instant."""
+
+    symbol: str
+    books: tuple[VenueBook, ...]
+    weights: Mapping[str, Decimal]
+    taker_fee_bps: Mapping[str, Decimal]
+    excluded: Mapping[str, str]
+
+    @property
+    def venues_used(self) -> tuple[str, ...]:
+        return tuple(sorted(b.venue for b in self.books))
+
+    def at_size(self, qty: Decimal) -> SizedComposite:
+        """Per-venue VWAP to ``qty`` on each side, averaged with the configured weights."""
+        total = sum((self.weights[b.venue] for b in self.books), Decimal(0))
+        bid = sum(
+            (vwap_or_whole_book(b.bids, qty) * self.weights[b.venue] for b in self.books),
+            Decimal(0),
         )
-    total_weight = sum((weights[b.venue] for b in healthy), Decimal(0))
-    mid = sum((b.mid * weights[b.venue] for b in healthy), Decimal(0)) / total_weight
-    bids = tuple(sorted((lvl for b in healthy for lvl in b.bids), key=lambda lvl: -lvl[0]))
-    asks = tuple(sorted((lvl for b in healthy for lvl in b.asks), key=lambda lvl: lvl[0]))
-    return Composite(
-        symbol=symbol,
-        mid=mid,
-        bids=bids,
-        asks=asks,
-        venues_used=tuple(sorted(b.venue for b in healthy)),
-        venues_excluded=excluded,
-    )
+        ask = sum(
+            (vwap_or_whole_book(b.asks, qty) * self.weights[b.venue] for b in self.books),
+            Decimal(0),
+        )
+        return SizedComposite(bid=bid / total, ask=ask / total)
+
+    def top(self) -> SizedComposite:
+        """The weighted best bid and best ask (the composite at the smallest size)."""
+        total = sum((self.weights[b.venue] for b in self.books), Decimal(0))
+        return SizedComposite(
+            bid=sum((b.best_bid * self.weights[b.venue] for b in self.books), Decimal(0)) / total,
+            ask=sum((b.best_ask * self.weights[b.venue] for b in self.books), Decimal(0)) / total,
+        )
+
+    def hedge_levels(self, *, buying: bool) -> tuple[Level, ...]:
+        """Every healthy venue's levels on the side the desk would hedge on, net of fees."""
+        return consolidate(
+            (
+                with_taker_fee(
+                    b.asks if buying else b.bids, self.taker_fee_bps[b.venue], buying=buying
+                )
+                for b in self.books
+            ),
+            buying=buying,
+        )
 
 
-def vwap(levels: Sequence[Level], qty: Decimal) -> Decimal | None:
-    """Average price of taking ``qty`` from ``levels`` (best first); None if depth runs out."""
-    remaining = qty
-    cost = Decimal(0)
-    for price, size in levels:
-        take = min(size, remaining)
-        cost += take * price
-        remaining -= take
-        if remaining <= 0:
-            return cost / qty
-    return None
+class CompositeBuilder:
+    """Applies staleness, crossed/empty-book and outlier checks to the venues' books."""
 
+    def __init__(
+        self,
+        venues: Sequence[VenueConfig],
+        market_data: MarketDataConfig,
+        pricing: PricingConfig,
+    ) -> None:
+        self._weights = {v.name: v.weight for v in venues}
+        self._fees = {v.name: v.taker_fee_bps for v in venues}
+        self._stale_after_s = market_data.stale_after_ms / 1000
+        self._min_venues = market_data.min_venues
+        self._outliers = OutlierFilter(pricing.outlier_band_bps, pricing.outlier_readmit_bps)
 
-def depth(levels: Sequence[Level]) -> Decimal:
-    """Total size available on one side."""
-    return sum((size for _, size in levels), Decimal(0))
+    def healthy(self, symbol: str, books: Sequence[VenueBook], now_mono: float) -> HealthyBooks:
+        """The usable books for ``symbol``; raises NoMarket when fewer than the minimum."""
+        usable: list[VenueBook] = []
+        excluded: dict[str, str] = {}
+        for book in books:
+            if book.venue not in self._weights:
+                continue
+            age = now_mono - book.changed_mono
+            if not book.bids or not book.asks:
+                excluded[book.venue] = "empty"
+            elif age > self._stale_after_s:
+                excluded[book.venue] = f"stale {age:.1f}s"
+            elif book.crossed:
+                excluded[book.venue] = "crossed"
+            else:
+                usable.append(book)
+        kept, outliers = self._outliers.split(symbol, usable)
+        excluded.update(outliers)
+        if len(kept) < self._min_venues:
+            detail = ", ".join(f"{v} {why}" for v, why in sorted(excluded.items())) or "no data"
+            raise NoMarket(
+                f"{len(kept)} healthy venue(s) for {symbol}, need {self._min_venues} ({detail})",
+                excluded,
+            )
+        return HealthyBooks(
+            symbol=symbol,
+            books=tuple(kept),
+            weights=self._weights,
+            taker_fee_bps=self._fees,
+            excluded=excluded,
+        )

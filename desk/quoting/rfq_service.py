@@ -3,24 +3,24 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import structlog
 
 from desk.clock import Clock
-from desk.config.model import DeskConfig, InstrumentConfig
+from desk.config.model import CounterpartyConfig, DeskConfig, InstrumentConfig, TierConfig
 from desk.domain.messages import QuoteIssued, RfqOutcome, RfqRejected, RfqRequest
 from desk.domain.money import fmt, round_down, round_up, within_ledger_range
 from desk.domain.rejects import RfqRejectCode, reject_text
 from desk.domain.side import Side
-from desk.marketdata.snapshot import MarketSnapshot
-from desk.pricing.composite import Composite, NoMarket, build_composite
-from desk.pricing.quote_pricer import InsufficientDepth, price_two_way
+from desk.pricing.composite import NoMarket
+from desk.pricing.depth import ExcessSlippage
+from desk.pricing.engine import PricingEngine
 from desk.quoting.ids import IdFactory
 from desk.quoting.quote_book import QuoteBook
 from desk.risk.credit import CreditLines
+from desk.risk.halts import RuntimeHalts
 from desk.risk.rate_limit import TokenBucket
 
 log = structlog.get_logger("desk.rfq")
@@ -63,37 +63,26 @@ class RfqService:
     def __init__(
         self,
         config: DeskConfig,
-        snapshot: MarketSnapshot,
+        pricing: PricingEngine,
         clock: Clock,
         ids: IdFactory,
         quote_book: QuoteBook,
         credit: CreditLines,
+        halts: RuntimeHalts | None = None,
     ) -> None:
         self._config = config
-        self._snapshot = snapshot
+        self._halts = halts if halts is not None else RuntimeHalts()
+        self._pricing = pricing
         self._clock = clock
         self._ids = ids
         self._quote_book = quote_book
         self._credit = credit
-        self._weights: Mapping[str, Decimal] = {v.name: v.weight for v in config.venues}
         self._quote_req_ids = QuoteReqIdRegistry()
         start = clock.monotonic()
         self._buckets = {
             cp.comp_id: TokenBucket(cp.rfq_rate_per_s, cp.rfq_burst, start)
             for cp in config.counterparties.values()
         }
-
-    def composite(self, symbol: str) -> Composite:
-        """Current composite for ``symbol``; raises NoMarket when it cannot be trusted."""
-        md = self._config.market_data
-        return build_composite(
-            symbol,
-            self._snapshot.books_for(symbol),
-            now_mono=self._clock.monotonic(),
-            stale_after_s=md.stale_after_ms / 1000,
-            min_venues=md.min_venues,
-            weights=self._weights,
-        )
 
     def handle(self, request: RfqRequest) -> RfqOutcome:
         """Quote or reject ``request``; logs rfq.received and quote.sent / rfq.rejected."""
@@ -108,7 +97,7 @@ class RfqService:
             account=request.account,
         )
         try:
-            quote, composite = self._quote(request)
+            quote = self._quote(request)
         except _Reject as rej:
             text = reject_text(rej.code, rej.explanation)
             bound.info("rfq.rejected", code=rej.code.name, reason=rej.code.fix_reason, text=text)
@@ -123,13 +112,11 @@ class RfqService:
             offer_px=None if quote.offer_px is None else fmt(quote.offer_px),
             valid_until=quote.valid_until.isoformat(timespec="milliseconds"),
             indicative=quote.indicative,
-            composite_mid=fmt(composite.mid),
-            venues_used=list(composite.venues_used),
-            venues_excluded=dict(composite.venues_excluded),
+            **(quote.pricing.as_log() if quote.pricing is not None else {}),
         )
         return quote
 
-    def _quote(self, request: RfqRequest) -> tuple[QuoteIssued, Composite]:
+    def _quote(self, request: RfqRequest) -> QuoteIssued:
         now = request.received_at
         cp_id = request.counterparty
         if not self._buckets[cp_id].try_take(self._clock.monotonic()):
@@ -153,40 +140,40 @@ class RfqService:
             raise _Reject(RfqRejectCode.NOT_AUTHORIZED, f"{request.symbol} is not permitted")
         if self._config.halted or inst.halted or counterparty.halted:
             raise _Reject(RfqRejectCode.HALTED, f"quoting is halted for {request.symbol}")
+        halted_because = self._halts.reason(inst.symbol)
+        if halted_because is not None:
+            raise _Reject(
+                RfqRejectCode.HALTED, f"quoting is halted for {request.symbol}: {halted_because}"
+            )
         if (request.order_qty is None) == (request.cash_order_qty is None):
             raise _Reject(
                 RfqRejectCode.BAD_REQUEST, "exactly one of OrderQty(38) and CashOrderQty(152)"
             )
         try:
-            composite = self.composite(inst.symbol)
+            books = self._pricing.healthy(inst.symbol)
         except NoMarket as exc:
             raise _Reject(RfqRejectCode.NO_MARKET, exc.reason) from None
-        qty = self._base_qty(request, inst, composite.mid)
-        notional = qty * composite.mid
-        max_notional = min(inst.max_notional, counterparty.max_notional)
-        if notional > max_notional:
-            raise _Reject(
-                RfqRejectCode.NOTIONAL_LIMIT,
-                f"notional {fmt(notional.quantize(inst.tick))} {inst.quote} exceeds max "
-                f"{fmt(max_notional)} {inst.quote}",
-            )
-        if not request.indicative:
-            used = self._credit.used(cp_id, now)
-            if used + notional > counterparty.credit_limit:
-                raise _Reject(
-                    RfqRejectCode.CREDIT_LIMIT,
-                    f"notional {fmt(notional.quantize(inst.tick))} {inst.quote} with "
-                    f"{fmt(used)} used exceeds credit line {fmt(counterparty.credit_limit)}",
-                )
+        top = books.top()
+        # Cash converts at the side the client trades against: a buyer pays the ask, a seller
+        # gets the bid; a two-way request uses the ask, the smaller base size of the two.
+        conversion_px = top.bid if request.side is Side.SELL else top.ask
+        tier = self._config.tiers[counterparty.tier]
+        qty = self._base_qty(request, inst, conversion_px, tier)
+        notional = qty * top.fair
+        self._check_notional(request, inst, counterparty, tier, notional)
+        bid_wanted, offer_wanted = self._quotable_sides(request, inst, qty)
         try:
-            price = price_two_way(inst, composite, qty)
-        except InsufficientDepth as exc:
+            price = self._pricing.price(inst, tier, books, qty)
+        except ExcessSlippage as exc:
             raise _Reject(
                 RfqRejectCode.SIZE_ABOVE_MAX,
-                f"{fmt(qty)} {inst.base} exceeds hedgeable depth {fmt(exc.available)} {inst.base}",
+                f"{fmt(qty)} {inst.base} exceeds the {fmt(exc.available)} {inst.base} hedgeable "
+                f"within {fmt(exc.limit_bps)} bps of the best price",
             ) from None
+        if bid_wanted and price.bid <= 0:
+            raise _Reject(RfqRejectCode.NO_MARKET, f"no positive bid for {fmt(qty)} {inst.base}")
         valid_until = _truncate_ms(now + timedelta(milliseconds=inst.quote_ttl_ms))
-        quote = QuoteIssued(
+        return QuoteIssued(
             quote_id=self._ids.quote_id(),
             quote_req_id=request.quote_req_id,
             counterparty=cp_id,
@@ -195,20 +182,70 @@ class RfqService:
             currency=inst.quote,
             side=request.side,
             qty=qty,
-            # A client buying is answered with the desk's offer only, a client selling with its bid.
-            bid_px=None if request.side is Side.BUY else price.bid,
-            offer_px=None if request.side is Side.SELL else price.offer,
+            bid_px=price.bid if bid_wanted else None,
+            offer_px=price.offer if offer_wanted else None,
             valid_until=valid_until,
             transact_time=now,
             indicative=request.indicative,
+            pricing=price.inputs,
         )
-        return quote, composite
 
-    def _base_qty(self, request: RfqRequest, inst: InstrumentConfig, mid: Decimal) -> Decimal:
+    def _check_notional(
+        self,
+        request: RfqRequest,
+        inst: InstrumentConfig,
+        counterparty: CounterpartyConfig,
+        tier: TierConfig,
+        notional: Decimal,
+    ) -> None:
+        limits = [inst.max_notional, counterparty.max_notional]
+        if tier.max_notional is not None:
+            limits.append(tier.max_notional)
+        max_notional = min(limits)
+        if notional > max_notional:
+            raise _Reject(
+                RfqRejectCode.NOTIONAL_LIMIT,
+                f"notional {fmt(notional.quantize(inst.tick))} {inst.quote} exceeds max "
+                f"{fmt(max_notional)} {inst.quote}",
+            )
+        if not request.indicative:
+            used = self._credit.used(counterparty.comp_id, request.received_at)
+            if used + notional > counterparty.credit_limit:
+                raise _Reject(
+                    RfqRejectCode.CREDIT_LIMIT,
+                    f"notional {fmt(notional.quantize(inst.tick))} {inst.quote} with "
+                    f"{fmt(used)} used exceeds credit line {fmt(counterparty.credit_limit)}",
+                )
+
+    def _quotable_sides(
+        self, request: RfqRequest, inst: InstrumentConfig, qty: Decimal
+    ) -> tuple[bool, bool]:
+        """Which of bid and offer to show: those asked for, less a side that would take the
+        desk's inventory beyond its limit (a client buy makes the desk shorter)."""
+        bid_wanted = request.side is not Side.BUY
+        offer_wanted = request.side is not Side.SELL
+        limit = inst.inventory_limit
+        if limit is None:
+            return bid_wanted, offer_wanted
+        net = self._pricing.inventory.net(inst.base)
+        bid_ok = bid_wanted and net + qty <= limit
+        offer_ok = offer_wanted and net - qty >= -limit
+        if not (bid_ok or offer_ok):
+            after = net + qty if bid_wanted else net - qty
+            raise _Reject(
+                RfqRejectCode.INVENTORY_LIMIT,
+                f"the desk's {inst.base} position {fmt(net)} would become {fmt(after)}, beyond "
+                f"its limit of {fmt(limit)} {inst.base} either way",
+            )
+        return bid_ok, offer_ok
+
+    def _base_qty(
+        self, request: RfqRequest, inst: InstrumentConfig, conversion_px: Decimal, tier: TierConfig
+    ) -> Decimal:
         given = request.order_qty if request.order_qty is not None else request.cash_order_qty
         if given is None or given <= 0 or not within_ledger_range(given):
             raise _Reject(RfqRejectCode.BAD_REQUEST, f"size {given} is out of range")
-        raw = given if request.order_qty is not None else given / mid
+        raw = given if request.order_qty is not None else given / conversion_px
         # Sizes round down to the lot: the desk never quotes more than was asked for.
         qty = round_down(raw, inst.lot)
         if qty < inst.min_qty:
@@ -216,11 +253,15 @@ class RfqService:
                 RfqRejectCode.SIZE_BELOW_MIN,
                 f"{fmt(qty)} {inst.base} is below min {fmt(inst.min_qty)} {inst.base}",
             )
-        if qty > inst.max_qty:
+        max_qty, whose = inst.max_qty, ""
+        tier_max = tier.max_qty.get(inst.symbol)
+        if tier_max is not None and tier_max < max_qty:
+            max_qty, whose = tier_max, f" for the {tier.name} tier"
+        if qty > max_qty:
             raise _Reject(
                 RfqRejectCode.SIZE_ABOVE_MAX,
                 f"{fmt(round_up(raw, inst.lot))} {inst.base} exceeds max "
-                f"{fmt(inst.max_qty)} {inst.base}",
+                f"{fmt(max_qty)} {inst.base}{whose}",
             )
         return qty
 

@@ -46,7 +46,9 @@ def rfq(
     return req_id, answer
 
 
-def quote(client: FixClient, symbol: str = "BTC/USDT", qty: str = "0.5", **kw: str) -> FixMessage:
+def quote(
+    client: FixClient, symbol: str = "BTC/USDT", qty: str | None = "0.5", **kw: str
+) -> FixMessage:
     """A QuoteRequest that must be answered with a Quote."""
     _, answer = rfq(client, symbol, qty, **kw)
     assert answer.msg_type == "S", f"expected a Quote, got {answer}"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from decimal import Decimal
 
+from desk.pricing.composite import NoMarket
 from tests.e2e.helpers import mid_of, quote
 from tests.fixtures.desk import VENUES, RunningDesk, StartDesk
 from tests.sim_admin import admin, book_path
@@ -13,6 +14,15 @@ from tests.sim_admin import admin, book_path
 def _sim_mid(desk: RunningDesk, venue: str, symbol: str = "BTC/USDT") -> Decimal:
     state = admin(desk.simulator.base_url(venue), "state")
     return Decimal(state["symbols"][symbol]["mid"])
+
+
+def _used(desk: RunningDesk, symbol: str = "BTC/USDT") -> tuple[str, ...]:
+    """The venues the desk's composite uses right now (none when there is no market)."""
+    assert desk.server.core is not None
+    try:
+        return desk.server.core.pricing.healthy(symbol).venues_used
+    except NoMarket:
+        return ()
 
 
 def _wait_until(predicate: object, timeout: float = 5.0) -> None:
@@ -33,10 +43,10 @@ def test_quotes_move_when_the_venues_books_move(start_desk: StartDesk) -> None:
         try:
             target = _sim_mid(desk, "sim-a")
             assert desk.server.core is not None
-            core = desk.server.core
+            pricing = desk.server.core.pricing
             _wait_until(
                 lambda: (
-                    abs(core.rfqs.composite("BTC/USDT").mid - target) / target < Decimal("0.002")
+                    abs(pricing.healthy("BTC/USDT").top().fair - target) / target < Decimal("0.002")
                 )
             )
             after = mid_of(quote(c, "BTC/USDT", "0.1"))
@@ -50,36 +60,33 @@ def test_a_frozen_venue_is_dropped_after_the_staleness_cutoff(start_desk: StartD
     desk = start_desk(stale_after_ms=400)
     sim_a = desk.simulator.base_url("sim-a")
     assert desk.server.core is not None
-    core = desk.server.core
-    admin(sim_a, book_path("BTC/USDT"), {"shift_bps": "500"})
+    pricing = desk.server.core.pricing
+    # 40 bps: inside the outlier band, so only staleness can drop it, yet far enough off to
+    # move a three-venue composite by about 13 bps.
+    admin(sim_a, book_path("BTC/USDT"), {"shift_bps": "40"})
     admin(sim_a, "freeze", {"frozen": True})
     try:
-        _wait_until(lambda: "sim-a" not in core.rfqs.composite("BTC/USDT").venues_used)
-        composite = core.rfqs.composite("BTC/USDT")
-        assert composite.venues_used == ("sim-b", "sim-c")
-        assert composite.venues_excluded["sim-a"].startswith("stale")
-        honest = (_sim_mid(desk, "sim-b") + _sim_mid(desk, "sim-c")) / 2
+        _wait_until(lambda: _used(desk) == ("sim-b", "sim-c"))
+        assert pricing.healthy("BTC/USDT").excluded["sim-a"].startswith("stale")
         with desk.logged_on() as c:
             quoted = mid_of(quote(c, "BTC/USDT", "0.1"))
-        # Within 20 bps of the honest venues (sim-a sits 500 bps away).
-        assert abs(quoted - honest) / honest < Decimal("0.002"), (quoted, honest)
+        honest = (_sim_mid(desk, "sim-b") + _sim_mid(desk, "sim-c")) / 2
+        assert abs(quoted - honest) / honest < Decimal("0.0005"), (quoted, honest)
     finally:
         admin(sim_a, "freeze", {"frozen": False})
-        admin(sim_a, book_path("BTC/USDT"), {"shift_bps": "-500"})
+        admin(sim_a, book_path("BTC/USDT"), {"shift_bps": "-40"})
     # Once it moves again it is fresh and used again.
-    _wait_until(lambda: "sim-a" in core.rfqs.composite("BTC/USDT").venues_used)
+    _wait_until(lambda: "sim-a" in _used(desk))
 
 
 def test_a_venue_in_outage_is_dropped_and_recovers(start_desk: StartDesk) -> None:
     desk = start_desk(stale_after_ms=400)
     sim_b = desk.simulator.base_url("sim-b")
-    assert desk.server.core is not None
-    core = desk.server.core
     admin(sim_b, "outage", {"down": True})
     try:
-        _wait_until(lambda: "sim-b" not in core.rfqs.composite("BTC/USDT").venues_used)
+        _wait_until(lambda: "sim-b" not in _used(desk))
         with desk.logged_on() as c:
             assert quote(c, "BTC/USDT", "0.1").msg_type == "S"
     finally:
         admin(sim_b, "outage", {"down": False})
-    _wait_until(lambda: "sim-b" in core.rfqs.composite("BTC/USDT").venues_used)
+    _wait_until(lambda: "sim-b" in _used(desk))

@@ -203,9 +203,7 @@ def test_session_restricted_to_other_source_address_refuses_this_one(
         c2.logon("client2", "client2-demo", timeout=3)
     c2.close()
     # From the allowed address it logs on.
-    allowed = FixClient(
-        "127.0.0.1", desk.fix_port, sender="CLIENT2", source_address="127.0.0.2"
-    )
+    allowed = FixClient("127.0.0.1", desk.fix_port, sender="CLIENT2", source_address="127.0.0.2")
     allowed.logon("client2", "client2-demo")
     assert quote(allowed, "ETH/USDT", "1").msg_type == "S"
     allowed.close()

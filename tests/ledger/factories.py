@@ -67,5 +67,5 @@ def row_counts(engine: Engine) -> dict[str, int]:
     with engine.connect() as conn:
         return {
             table: int(conn.execute(text(f"SELECT count(*) FROM {table}")).scalar_one())  # noqa: S608 - fixed names
-            for table in ("orders", "trades", "hedge_intents")
+            for table in ("orders", "trades", "hedge_intents", "fills")
         }

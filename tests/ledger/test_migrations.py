@@ -22,11 +22,20 @@ from desk.ledger.repository import Ledger
 from tests.ledger.factories import T0, booking
 
 REPO = Path(__file__).resolve().parents[2]
-TABLES = {"desk_boots", "orders", "trades", "hedge_intents"}
+TABLES = {
+    "desk_boots",
+    "orders",
+    "trades",
+    "hedge_intents",
+    "fills",
+    "hedge_batches",
+    "hedge_orders",
+}
+HEAD = "0005_compliance"
 
 
-def test_head_is_the_foundation() -> None:
-    assert head_revision() == "0001_foundation"
+def test_head_is_the_hedging_revision() -> None:
+    assert head_revision() == HEAD
     assert sql_dir() == REPO / "sql"
 
 
@@ -35,7 +44,7 @@ def test_upgrade_from_empty_then_again_is_a_no_op(empty_db_url: str) -> None:
 
     upgrade(empty_db_url)
 
-    assert current_revision(empty_db_url) == "0001_foundation"
+    assert current_revision(empty_db_url) == HEAD
     engine = make_engine(empty_db_url)
     try:
         inspector = inspect(engine)
@@ -45,7 +54,7 @@ def test_upgrade_from_empty_then_again_is_a_no_op(empty_db_url: str) -> None:
 
         upgrade(empty_db_url)  # already at head: nothing happens, nothing is lost
 
-        assert current_revision(empty_db_url) == "0001_foundation"
+        assert current_revision(empty_db_url) == HEAD
         assert Ledger(engine).start_boot(T0, "host", 2) == boot + 1
     finally:
         engine.dispose()
@@ -95,7 +104,7 @@ def test_alembic_command_line_takes_the_url_from_the_environment(empty_db_url: s
     command = [sys.executable, "-m", "alembic", "-c", "sql/alembic.ini", "upgrade", "head"]
     done = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, check=False)  # noqa: S603
     assert done.returncode == 0, done.stderr
-    assert current_revision(empty_db_url) == "0001_foundation"
+    assert current_revision(empty_db_url) == HEAD
 
 
 def test_sql_dir_can_be_moved_with_an_environment_variable(

@@ -8,11 +8,11 @@ from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, func, insert, select
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from desk.domain.side import Side
-from desk.ledger.models import desk_boots, hedge_intents
+from desk.ledger.models import desk_boots, fills, hedge_intents
 from desk.ledger.records import (
     DuplicateClOrdID,
     HedgeIntentStatus,
@@ -39,7 +39,7 @@ def test_book_fill_writes_order_trade_and_intent_exactly(ledger: Ledger) -> None
     assert record.trade_id is not None
     assert record.status is OrderStatus.FILLED
     assert ledger.find_order("ACME", "C-1") == record
-    assert row_counts(ledger.engine) == {"orders": 1, "trades": 1, "hedge_intents": 1}
+    assert row_counts(ledger.engine) == {"orders": 1, "trades": 1, "hedge_intents": 1, "fills": 1}
     [row] = ledger.trade_log()
     assert row == TradeLogRow(
         trade_id=record.trade_id,
@@ -88,7 +88,7 @@ def test_duplicate_cl_ord_id_raises_with_original_and_writes_nothing(ledger: Led
 
     assert caught.value.existing == original
     assert caught.value.existing.price == Decimal("60000")
-    assert row_counts(ledger.engine) == {"orders": 1, "trades": 1, "hedge_intents": 1}
+    assert row_counts(ledger.engine) == {"orders": 1, "trades": 1, "hedge_intents": 1, "fills": 1}
 
 
 def test_concurrent_bookings_of_one_cl_ord_id_make_one_trade(ledger: Ledger) -> None:
@@ -111,7 +111,7 @@ def test_concurrent_bookings_of_one_cl_ord_id_make_one_trade(ledger: Ledger) -> 
     assert len(booked) == 1
     assert len(dupes) == threads - 1
     assert all(d.existing == booked[0] for d in dupes)
-    assert row_counts(ledger.engine) == {"orders": 1, "trades": 1, "hedge_intents": 1}
+    assert row_counts(ledger.engine) == {"orders": 1, "trades": 1, "hedge_intents": 1, "fills": 1}
 
 
 def test_same_cl_ord_id_for_another_counterparty_is_fine(ledger: Ledger) -> None:
@@ -131,7 +131,7 @@ def test_rejection_keeps_cl_ord_id_used(ledger: Ledger) -> None:
     assert caught.value.existing == rejected
     with pytest.raises(DuplicateClOrdID):
         ledger.record_rejection(rejection(cl_ord_id="R-1"))
-    assert row_counts(ledger.engine) == {"orders": 1, "trades": 0, "hedge_intents": 0}
+    assert row_counts(ledger.engine) == {"orders": 1, "trades": 0, "hedge_intents": 0, "fills": 0}
 
 
 def test_rejection_of_a_filled_cl_ord_id_returns_the_fill(ledger: Ledger) -> None:
@@ -249,7 +249,7 @@ def test_failure_in_the_trade_insert_leaves_nothing(ledger: Ledger) -> None:
     # so the order row is written first and must be rolled back with the rest.
     with pytest.raises(IntegrityError):
         ledger.book_fill(booking(cl_ord_id="Z", qty=Decimal(0)))
-    assert row_counts(ledger.engine) == {"orders": 0, "trades": 0, "hedge_intents": 0}
+    assert row_counts(ledger.engine) == {"orders": 0, "trades": 0, "hedge_intents": 0, "fills": 0}
     # The ClOrdID was never used: the corrected order books fine.
     assert ledger.book_fill(booking(cl_ord_id="Z")).trade_id is not None
 
@@ -274,7 +274,7 @@ def test_failure_in_the_last_insert_leaves_nothing(ledger: Ledger) -> None:
     with pytest.raises(DBAPIError, match="boom"):
         ledger.book_fill(booking(cl_ord_id="Y"))
 
-    assert row_counts(ledger.engine) == {"orders": 0, "trades": 0, "hedge_intents": 0}
+    assert row_counts(ledger.engine) == {"orders": 0, "trades": 0, "hedge_intents": 0, "fills": 0}
     assert ledger.find_order("ACME", "Y") is None
 
 
@@ -303,4 +303,35 @@ def test_bad_values_are_refused_before_anything_is_written(ledger: Ledger) -> No
         ledger.book_fill(booking(price=Decimal("1.0000000000000000001")))
     with pytest.raises(ValueError, match="naive"):
         ledger.record_rejection(rejection(received_at=datetime(2026, 1, 5)))  # noqa: DTZ001
-    assert row_counts(ledger.engine) == {"orders": 0, "trades": 0, "hedge_intents": 0}
+    assert row_counts(ledger.engine) == {"orders": 0, "trades": 0, "hedge_intents": 0, "fills": 0}
+
+
+@pytest.mark.parametrize("client_side", [Side.BUY, Side.SELL])
+def test_book_fill_writes_the_canonical_fill_from_the_desks_side(
+    ledger: Ledger, client_side: Side
+) -> None:
+    record = ledger.book_fill(booking(side=client_side, qty=Decimal("1.5")))
+
+    with ledger.engine.connect() as conn:
+        [row] = conn.execute(select(fills)).all()
+    assert row.fill_key == f"client:ACME:{record.cl_ord_id}"
+    assert (row.source, row.counterparty, row.venue) == ("CLIENT", "ACME", None)
+    assert (row.symbol, row.base, row.quote) == ("BTC/USD", "BTC", "USD")
+    assert row.side == client_side.opposite.value
+    assert (row.qty, row.price) == (Decimal("1.5"), record.price)
+    assert (row.fee, row.fee_currency) == (Decimal(0), "USD")
+    assert (row.trade_id, row.executed_at, row.settl_date) == (
+        record.trade_id,
+        T0,
+        record.settl_date,
+    )
+
+
+def test_book_fill_repeated_cl_ord_id_leaves_one_canonical_fill(ledger: Ledger) -> None:
+    first = booking()
+    ledger.book_fill(first)
+    with pytest.raises(DuplicateClOrdID):
+        ledger.book_fill(booking(cl_ord_id=first.cl_ord_id))
+
+    with ledger.engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(fills)).scalar_one() == 1

@@ -1,23 +1,14 @@
-"""Unit-test fixtures: the shipped config, a fake clock, and structlog reset after each test."""
+"""Unit-test fixtures: the shipped config and a fake clock."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
-import structlog
 
 from desk.clock import FakeClock
 from desk.config.loader import DEFAULT_CONFIG, load_config
 from desk.config.model import DeskConfig
 from tests.unit.builders import T0
-
-
-@pytest.fixture(autouse=True)
-def _restore_structlog() -> Iterator[None]:
-    """Whatever a test (or capture_logs) configures, the next test starts from the defaults."""
-    yield
-    structlog.reset_defaults()
+from tests.unit.rfq_rig import Rig, margin_only, rig
 
 
 @pytest.fixture
@@ -29,3 +20,13 @@ def shipped_config() -> DeskConfig:
 @pytest.fixture
 def clock() -> FakeClock:
     return FakeClock(T0)
+
+
+@pytest.fixture
+def plain_config(shipped_config: DeskConfig) -> DeskConfig:
+    return margin_only(shipped_config)
+
+
+@pytest.fixture
+def desk(plain_config: DeskConfig, clock: FakeClock) -> Rig:
+    return rig(plain_config, clock)

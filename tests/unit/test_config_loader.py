@@ -380,3 +380,79 @@ def test_load_when_config_loaded_then_objects_are_frozen(tmp_path: Path) -> None
 
     with pytest.raises(AttributeError):
         config.halted = True  # type: ignore[misc]  # mypy knows it is frozen; we check runtime
+
+
+# --- pricing, tiers, streaming ---------------------------------------------------------------
+
+
+def test_load_when_shipped_config_then_pricing_tiers_and_streams_read() -> None:
+    config = load_config(DEFAULT_CONFIG, env={})
+
+    btc = config.instruments["BTC/USDT"]
+    assert (btc.skew_bps_per_unit, btc.skew_cap_bps) == (Decimal(2), Decimal(10))
+    assert btc.inventory_limit == Decimal(50)
+    assert (btc.max_slippage_bps, btc.over_slippage) == (Decimal(50), "reject")
+    assert config.instruments["ETH/USDT"].over_slippage == "penalty"
+    assert config.tiers["gold"].spread_multiplier == Decimal("0.6")
+    assert config.tiers["silver"].max_qty == {"BTC/USDT": Decimal(5), "ETH/USDT": Decimal(100)}
+    assert config.counterparties["CLIENT1"].tier == "gold"
+    assert config.pricing.outlier_band_bps == Decimal(50)
+    assert config.market_data.streaming is True
+    assert config.venues[0].ws_url == "ws://127.0.0.1:18081/ws"
+    assert config.venues[0].taker_fee_bps == Decimal(10)
+
+
+def test_load_when_no_pricing_or_tiers_then_defaults_and_standard_tier(tmp_path: Path) -> None:
+    config = load_config(write(tmp_path, VALID), env={})
+
+    assert config.counterparties["CLIENT1"].tier == "standard"
+    assert config.tiers["standard"].spread_multiplier == Decimal(1)
+    assert config.instruments["BTC/USDT"].inventory_limit is None
+
+
+def test_load_when_counterparty_names_unknown_tier_then_error_names_tier(tmp_path: Path) -> None:
+    path = broken(tmp_path, 'username = "client1"', 'username = "client1"\ntier = "platinum"')
+
+    error = config_error(path)
+
+    assert_names(error, path, "counterparties.CLIENT1.tier")
+    assert "platinum" in error.problem
+
+
+def test_load_when_readmit_band_not_inside_outlier_band_then_error_names_readmit(
+    tmp_path: Path,
+) -> None:
+    path = write(
+        tmp_path, VALID + '\n[pricing]\noutlier_band_bps = "20"\noutlier_readmit_bps = "20"\n'
+    )
+
+    assert_names(config_error(path), path, "pricing.outlier_readmit_bps")
+
+
+@pytest.mark.parametrize(
+    ("extra", "key"),
+    [
+        ('over_slippage = "ignore"', "over_slippage"),
+        ('over_slippage = "penalty"', "slippage_penalty_bps"),
+        ('max_slippage_bps = "2001"', "max_slippage_bps"),
+        ('inventory_limit = "0"', "inventory_limit"),
+    ],
+)
+def test_load_when_instrument_pricing_key_invalid_then_error_names_it(
+    tmp_path: Path, extra: str, key: str
+) -> None:
+    path = broken(tmp_path, 'spread_bps = "5"', f'spread_bps = "5"\n{extra}')
+
+    assert_names(config_error(path), path, f"instruments.BTC/USDT.{key}")
+
+
+def test_load_when_tier_caps_unknown_instrument_then_error_names_it(tmp_path: Path) -> None:
+    path = write(tmp_path, VALID + '\n[tiers.gold.max_qty]\n"DOGE/USDT" = "5"\n')
+
+    assert_names(config_error(path), path, "tiers.gold.max_qty.DOGE/USDT")
+
+
+def test_load_when_taker_fee_absurd_then_error_names_it(tmp_path: Path) -> None:
+    path = broken(tmp_path, 'weight = "2"', 'weight = "2"\ntaker_fee_bps = "1500"')
+
+    assert_names(config_error(path), path, "venues[1].taker_fee_bps")

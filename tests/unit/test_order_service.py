@@ -29,6 +29,7 @@ from desk.execution.order_service import OrderService
 from desk.ledger.database import make_engine
 from desk.ledger.records import OrderStatus
 from desk.ledger.repository import Ledger
+from desk.positions.inventory import Inventory
 from desk.quoting.ids import IdFactory
 from desk.quoting.quote_book import QuoteBook
 from desk.risk.credit import CreditLines
@@ -72,7 +73,9 @@ def rig(
     book = QuoteBook()
     credit = CreditLines(credit_used or {}, clock.now())
     ids = IdFactory(ledger.start_boot(clock.now(), "unit-test", 1))
-    return Rig(OrderService(config, ledger, clock, ids, book, credit), ledger, book, credit)
+    return Rig(
+        OrderService(config, ledger, clock, ids, book, credit, Inventory()), ledger, book, credit
+    )
 
 
 @pytest.fixture
@@ -124,7 +127,7 @@ def test_handle_when_order_matches_quote_then_booked_and_filled(desk: Rig) -> No
     assert (fill.currency, fill.account, fill.settl_date) == ("USDT", "ACC-1", date(2026, 1, 5))
     assert fill.resent is False
     assert fill.exec_id.startswith("E")
-    assert desk.counts() == {"orders": 1, "trades": 1, "hedge_intents": 1}
+    assert desk.counts() == {"orders": 1, "trades": 1, "hedge_intents": 1, "fills": 1}
     assert desk.credit.used("CLIENT1", T0) == Decimal(120200)
     record = desk.ledger.find_order("CLIENT1", "C-1")
     assert record is not None
@@ -334,7 +337,7 @@ def test_handle_when_cl_ord_id_reused_then_duplicate_and_no_second_trade(desk: R
     outcome = desk.service.handle(order(second, cl_ord_id="C-1"))
 
     rejected(outcome, OrderRejectCode.DUPLICATE_CLORDID, 6)
-    assert desk.counts() == {"orders": 1, "trades": 1, "hedge_intents": 1}
+    assert desk.counts() == {"orders": 1, "trades": 1, "hedge_intents": 1, "fills": 1}
     filled(desk.service.handle(order(second, cl_ord_id="C-2")))
 
 
@@ -347,7 +350,7 @@ def test_handle_when_poss_resend_of_filled_order_then_original_fill_resent(desk:
 
     assert again.resent is True
     assert replace(again, resent=False) == original
-    assert desk.counts() == {"orders": 1, "trades": 1, "hedge_intents": 1}
+    assert desk.counts() == {"orders": 1, "trades": 1, "hedge_intents": 1, "fills": 1}
     assert [e["event"] for e in logs] == ["order.received", "order.fill_resent"]
 
 

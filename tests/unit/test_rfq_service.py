@@ -1,13 +1,15 @@
 """desk.quoting.rfq_service: every QuoteRequestReject path and the quotes it issues.
 
-Books are around 60,000 USDT on three venues (13 BTC a side each); the shipped config quotes
-BTC/USDT with a 5 bps spread, so 1 BTC two-way is 59970 / 60030.
+Books are around 60,000 USDT on three venues (13 BTC a side each). The ``desk`` rig uses the
+shipped config with pricing reduced to its margin (no taker fees, no volatility charge,
+standard tier), so 1 BTC two-way is the composite 59999 / 60001 -/+ 5 bps of 60000:
+59969 / 60031. Fees, volatility, tiers and inventory each have their own tests.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -17,14 +19,9 @@ from structlog.testing import capture_logs
 
 from desk.clock import FakeClock
 from desk.config.model import DeskConfig
-from desk.domain.messages import QuoteIssued, RfqOutcome, RfqRejected
 from desk.domain.rejects import RfqRejectCode
 from desk.domain.side import Side
 from desk.marketdata.snapshot import MarketSnapshot
-from desk.quoting.ids import IdFactory
-from desk.quoting.quote_book import QuoteBook
-from desk.quoting.rfq_service import RfqService
-from desk.risk.credit import CreditLines
 from tests.unit.builders import (
     BTC_ASKS,
     BTC_BIDS,
@@ -35,53 +32,7 @@ from tests.unit.builders import (
     with_counterparty,
     with_instrument,
 )
-
-
-@dataclass
-class Rig:
-    service: RfqService
-    clock: FakeClock
-    quote_book: QuoteBook
-    credit: CreditLines
-
-
-def rig(
-    config: DeskConfig,
-    clock: FakeClock,
-    *,
-    snapshot: MarketSnapshot | None = None,
-    credit_used: dict[str, Decimal] | None = None,
-) -> Rig:
-    book = QuoteBook()
-    credit = CreditLines(credit_used or {}, clock.now())
-    service = RfqService(
-        config,
-        snapshot if snapshot is not None else filled_snapshot(clock.monotonic()),
-        clock,
-        IdFactory(3),
-        book,
-        credit,
-    )
-    return Rig(service, clock, book, credit)
-
-
-@pytest.fixture
-def desk(shipped_config: DeskConfig, clock: FakeClock) -> Rig:
-    return rig(shipped_config, clock)
-
-
-def quoted(outcome: RfqOutcome) -> QuoteIssued:
-    assert isinstance(outcome, QuoteIssued), outcome
-    return outcome
-
-
-def rejected(outcome: RfqOutcome, code: RfqRejectCode, reason: int) -> RfqRejected:
-    assert isinstance(outcome, RfqRejected), outcome
-    assert outcome.code is code
-    assert outcome.code.fix_reason == reason
-    assert outcome.text.startswith(f"{code.name}: ")
-    return outcome
-
+from tests.unit.rfq_rig import Rig, quoted, rejected, rig
 
 # --- quotes -------------------------------------------------------------------------------
 
@@ -91,7 +42,7 @@ def test_handle_when_two_way_request_then_quote_with_both_sides_on_the_tick(desk
 
     q = quoted(desk.service.handle(request))
 
-    assert (q.bid_px, q.offer_px) == (Decimal(59970), Decimal(60030))
+    assert (q.bid_px, q.offer_px) == (Decimal(59969), Decimal(60031))
     assert q.qty == Decimal(1)
     assert q.side is None
     assert (q.symbol, q.currency, q.counterparty) == ("BTC/USDT", "USDT", "CLIENT1")
@@ -106,7 +57,7 @@ def test_handle_when_client_buys_then_offer_only(desk: Rig) -> None:
     q = quoted(desk.service.handle(rfq(side=Side.BUY)))
 
     assert q.side is Side.BUY
-    assert q.offer_px == Decimal(60030)
+    assert q.offer_px == Decimal(60031)
     assert q.bid_px is None
 
 
@@ -114,17 +65,37 @@ def test_handle_when_client_sells_then_bid_only(desk: Rig) -> None:
     q = quoted(desk.service.handle(rfq(side=Side.SELL)))
 
     assert q.side is Side.SELL
-    assert q.bid_px == Decimal(59970)
+    assert q.bid_px == Decimal(59969)
     assert q.offer_px is None
 
 
-def test_handle_when_cash_order_qty_then_converted_at_mid_and_rounded_down_to_lot(
+def test_handle_when_cash_order_qty_two_way_then_converted_at_composite_ask_rounded_down(
     desk: Rig,
 ) -> None:
-    # 100,000 USDT / 60,000 = 1.666666...; the lot is 0.00001, so 1.66666 (never 1.66667).
+    # 100,000 USDT / 60,001 = 1.6666388...; the lot is 0.00001, so 1.66663 (never 1.66664).
     q = quoted(desk.service.handle(rfq(order_qty=None, cash_order_qty=Decimal(100_000))))
 
-    assert q.qty == Decimal("1.66666")
+    assert q.qty == Decimal("1.66663")
+
+
+def test_handle_when_cash_order_qty_client_buys_then_converted_at_composite_ask(
+    desk: Rig,
+) -> None:
+    q = quoted(
+        desk.service.handle(rfq(side=Side.BUY, order_qty=None, cash_order_qty=Decimal(100_000)))
+    )
+
+    assert q.qty == Decimal("1.66663")  # 100,000 / 60,001
+
+
+def test_handle_when_cash_order_qty_client_sells_then_converted_at_composite_bid(
+    desk: Rig,
+) -> None:
+    q = quoted(
+        desk.service.handle(rfq(side=Side.SELL, order_qty=None, cash_order_qty=Decimal(100_000)))
+    )
+
+    assert q.qty == Decimal("1.66669")  # 100,000 / 59,999 = 1.6666944...
 
 
 def test_handle_when_order_qty_off_lot_then_rounded_down_to_lot(desk: Rig) -> None:
@@ -160,18 +131,25 @@ def test_handle_when_quote_sent_then_logged_with_composite_mid_and_venues(desk: 
     assert sent["composite_mid"] == "60000"
     assert sent["venues_used"] == ["sim-a", "sim-b", "sim-c"]
     assert sent["venues_excluded"] == {}
-    assert sent["offer_px"] == "60030"
+    assert sent["offer_px"] == "60031"
+    assert sent["composite_ask"] == "60001"
+    assert sent["hedge_ask"] == "60001"
+    assert sent["margin_bps"] == "5"
+    assert sent["sigma_bps"] == "0"
+    assert sent["skew_bps"] == "0"
+    assert sent["inventory"] == "0"
+    assert sent["tier"] == "standard"
     assert sent["bid_px"] is None
     assert sent["valid_until"] == "2026-01-05T12:00:05.123+00:00"
     assert sent["log_level"] == "info"
 
 
 def test_handle_when_one_venue_stale_then_quote_logged_with_it_excluded(
-    shipped_config: DeskConfig, clock: FakeClock
+    plain_config: DeskConfig, clock: FakeClock
 ) -> None:
     snapshot = filled_snapshot(clock.monotonic(), venues=("sim-a", "sim-b"))
     snapshot.update(book("sim-c", bids=BTC_BIDS, asks=BTC_ASKS), clock.monotonic() - 5)
-    desk = rig(shipped_config, clock, snapshot=snapshot)
+    desk = rig(plain_config, clock, snapshot=snapshot)
 
     with capture_logs() as logs:
         quoted(desk.service.handle(rfq()))
@@ -362,15 +340,17 @@ def test_handle_when_cash_qty_converts_above_max_then_size_above_max(desk: Rig) 
 
 
 def test_handle_when_size_beyond_hedgeable_depth_then_size_above_max(
-    shipped_config: DeskConfig, clock: FakeClock
+    plain_config: DeskConfig, clock: FakeClock
 ) -> None:
-    desk = rig(shipped_config, clock, snapshot=filled_snapshot(clock.monotonic(), ("sim-a",)))
+    desk = rig(plain_config, clock, snapshot=filled_snapshot(clock.monotonic(), ("sim-a",)))
 
     outcome = rejected(
         desk.service.handle(rfq(order_qty=Decimal(20))), RfqRejectCode.SIZE_ABOVE_MAX, 3
     )
 
-    assert outcome.text == "SIZE_ABOVE_MAX: 20 BTC exceeds hedgeable depth 13 BTC"
+    assert outcome.text == (
+        "SIZE_ABOVE_MAX: 20 BTC exceeds the 13 BTC hedgeable within 50 bps of the best price"
+    )
 
 
 def test_handle_when_notional_above_counterparty_max_then_notional_limit(desk: Rig) -> None:

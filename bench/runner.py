@@ -1,0 +1,289 @@
+"""`make bench` / `make bench-quick`: drive the desk and the bare baseline, report the figures.
+
+    python -m bench.runner [--quick] [--pg-url URL]
+
+Writes bench/results/latest.json and prints a table. Exits non-zero if any request went
+unanswered or any answer was wrong.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import secrets
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import create_engine, make_url, text
+
+from bench.processes import REPO, Running, run_load, start_baseline, start_desk
+from bench.stats import summary
+
+RESULTS = REPO / "bench" / "results" / "latest.json"
+DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+
+
+class Failed(Exception):
+    """A request went unanswered or was answered wrongly."""
+
+
+def _check(result: dict[str, Any], what: str) -> dict[str, Any]:
+    if result["unanswered"] or result["wrong"]:
+        raise Failed(f"{what}: {result['unanswered']} unanswered, {result['wrong']} wrong")
+    return result
+
+
+def _closed_loop(port: int, count: int, warmup: int, what: str) -> list[float]:
+    return list(
+        _check(run_load(port, "rfq-closed", count=count, warmup=warmup), what)["samples_us"]
+    )
+
+
+def rfq_round_trip(desk: int, baseline: int, count: int, rounds: int) -> dict[str, Any]:
+    """Closed-loop RFQ → Quote, desk and baseline interleaved round by round."""
+    desk_us: list[float] = []
+    base_us: list[float] = []
+    for _ in range(rounds):
+        base_us += _closed_loop(baseline, count, count // 10, "baseline rfq")
+        desk_us += _closed_loop(desk, count, count // 10, "desk rfq")
+    return {"desk": summary(desk_us), "baseline": summary(base_us), "samples": len(desk_us)}
+
+
+def max_rate(port: int, rates: list[int], seconds: float, what: str) -> dict[str, Any]:
+    """The highest offered rate answered in full with p99 under 5 ms (open loop)."""
+    best: dict[str, Any] = {"rate_per_s": 0, "p99_us": None}
+    for rate in rates:
+        result = run_load(port, "rfq-open", rate=rate, seconds=seconds)
+        if result["wrong"]:
+            raise Failed(
+                f"{what} at {rate}/s: {result['wrong']} wrong answers, e.g. {result['first_wrong']}"
+            )
+        p99 = summary(result["samples_us"])["p99"] if result["samples_us"] else None
+        sustained = (
+            result["unanswered"] == 0
+            and p99 is not None
+            and p99 < 5000
+            and result["achieved_rate_per_s"] >= 0.95 * rate
+        )
+        if not sustained:
+            break
+        best = {"rate_per_s": rate, "p99_us": p99}
+    return best
+
+
+def open_loop(port: int, rate: int, seconds: float, what: str) -> dict[str, float]:
+    result = _check(run_load(port, "rfq-open", rate=rate, seconds=seconds), what)
+    return summary(result["samples_us"])
+
+
+def steady_memory(desk: Running, port: int, seconds: float) -> dict[str, Any]:
+    """RSS before and after a steady open-loop run at 100 RFQ/s, and the peak."""
+    before = desk.rss_kib()
+    _check(run_load(port, "rfq-open", rate=100, seconds=seconds), "steady run")
+    after = desk.rss_kib()
+    return {
+        "steady_run_s": seconds,
+        "desk_rss_before_steady_kib": before,
+        "desk_rss_after_steady_kib": after,
+        "desk_rss_growth_steady_kib": after - before,
+        "desk_rss_peak_kib": desk.rss_kib("VmHWM"),
+    }
+
+
+def _booked_at_us(desk_log: Path) -> list[int]:
+    """Wall-clock µs of each `trade.booked` event (logged just before the fill report goes)."""
+    stamps = []
+    for line in desk_log.read_text(encoding="utf-8").splitlines():
+        if '"trade.booked"' in line:
+            ts = json.loads(line)["ts"]
+            stamps.append(int(datetime.fromisoformat(ts).timestamp() * 1_000_000))
+    return stamps
+
+
+def _hedge_orders_at_us(config: Path) -> list[int]:
+    import tomllib
+
+    venues = tomllib.loads(config.read_text(encoding="utf-8"))["venues"]
+    stamps: list[int] = []
+    for venue in venues:
+        base = venue["api_url"].removesuffix("/api/v3")
+        with urllib.request.urlopen(f"{base}/admin/orders", timeout=5) as answer:  # noqa: S310
+            orders = json.load(answer)["orders"]
+        stamps += [o["receivedAtUs"] for o in orders if o["clientOrderId"].startswith("otc")]
+    return sorted(stamps)
+
+
+def ledger_figures(database_url: str, workdir: Path, count: int, fill_count: int) -> dict[str, Any]:
+    """Accept → Fill, booked fills per second and hedge initiation on one ledger backend."""
+    desk, sim, port, config = start_desk(workdir, database_url)
+    with sim, desk:
+        fills = _check(run_load(port, "fill-closed", count=count, warmup=count // 10), "fills")
+        throughput = _check(
+            run_load(port, "fill-closed", count=fill_count, warmup=0), "fill throughput"
+        )
+        hedged_run_start = len(_booked_at_us(desk.log_path))
+        _check(run_load(port, "fill-closed", count=40, warmup=0, pause_ms=100), "hedge fills")
+        hedge = hedge_initiation_since(desk, config, hedged_run_start)
+        rss = desk.rss_kib()
+    return {
+        "accept_fill": summary(fills["samples_us"]),
+        "booked_fills_per_s": throughput["fills_per_s"],
+        "hedge_initiation": hedge,
+        "desk_rss_kib": rss,
+    }
+
+
+def hedge_initiation_since(desk: Running, config: Path, skip: int) -> dict[str, Any]:
+    """:func:`hedge_initiation` over the fills booked after the first ``skip`` ones."""
+    time.sleep(1.0)
+    booked = _booked_at_us(desk.log_path)[skip:]
+    orders = [o for o in _hedge_orders_at_us(config) if o >= booked[0]] if booked else []
+    delays = []
+    for i, at in enumerate(booked):
+        until = booked[i + 1] if i + 1 < len(booked) else None
+        first = next((o for o in orders if o >= at and (until is None or o < until)), None)
+        if first is not None:
+            delays.append(float(first - at))
+    if not delays:
+        raise Failed("no hedge order reached the simulator")
+    return {**summary(delays), "fills": len(booked), "hedged": len(delays)}
+
+
+@contextmanager
+def pg_database(server_url: str) -> Iterator[str]:
+    """A fresh PostgreSQL database for one run, dropped afterwards."""
+    name = f"otc_bench_{secrets.token_hex(4)}"
+    admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(server_url).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def _git_commit() -> str:
+    done = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"],  # noqa: S607
+        cwd=REPO, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    return done.stdout.strip() or "unknown"
+
+
+def run(quick: bool, pg_url: str | None) -> dict[str, Any]:
+    count, rounds = (300, 1) if quick else (3000, 3)
+    fill_count = 100 if quick else 1000
+    rates = [500, 1000] if quick else [500, 1000, 1500, 2000, 2500, 3000, 3500]
+    seconds = 1.0 if quick else 3.0
+    steady_seconds = 5.0 if quick else 600.0
+    with tempfile.TemporaryDirectory(prefix="otc-bench-") as tmp:
+        work = Path(tmp)
+        baseline, base_port = start_baseline(work / "baseline")
+        desk, sim, desk_port, _ = start_desk(work / "desk-sqlite-rfq", f"sqlite:///{work}/rfq.db")
+        with baseline, sim, desk:
+            rfq = rfq_round_trip(desk_port, base_port, count, rounds)
+            desk_open = open_loop(desk_port, 200, seconds, "desk open loop")
+            base_open = open_loop(base_port, 200, seconds, "baseline open loop")
+            desk_max = max_rate(desk_port, rates, seconds, "desk")
+            base_max = max_rate(base_port, rates, seconds, "baseline")
+            steady = steady_memory(desk, desk_port, steady_seconds)
+        sqlite = ledger_figures(
+            f"sqlite:///{work}/fills.db", work / "desk-sqlite", count // 3, fill_count
+        )
+        postgres: dict[str, Any] | None = None
+        if pg_url is not None:
+            with pg_database(pg_url) as url:
+                postgres = ledger_figures(url, work / "desk-pg", count // 3, fill_count)
+    return _report(rfq, desk_open, base_open, desk_max, base_max, sqlite, postgres, steady, quick)
+
+
+def _report(
+    rfq: dict[str, Any],
+    desk_open: dict[str, float],
+    base_open: dict[str, float],
+    desk_max: dict[str, Any],
+    base_max: dict[str, Any],
+    sqlite: dict[str, Any],
+    postgres: dict[str, Any] | None,
+    steady: dict[str, Any],
+    quick: bool,
+) -> dict[str, Any]:
+    desk, base = rfq["desk"], rfq["baseline"]
+    result: dict[str, Any] = {
+        "quick": quick,
+        "machine": {"cores": os.cpu_count(), "python": platform.python_version()},
+        "commit": _git_commit(),
+        "at": datetime.now(UTC).isoformat(),
+        "rfq_quote_samples": rfq["samples"],
+        **{f"rfq_quote_{k}_us": v for k, v in desk.items()},
+        **{f"baseline_rfq_quote_{k}_us": v for k, v in base.items()},
+        "rfq_quote_p50_ratio": round(desk["p50"] / base["p50"], 2),
+        "rfq_quote_p99_ratio": round(desk["p99"] / base["p99"], 2),
+        **{f"rfq_quote_open_200_per_s_{k}_us": v for k, v in desk_open.items()},
+        **{f"baseline_rfq_quote_open_200_per_s_{k}_us": v for k, v in base_open.items()},
+        "rfq_max_rate_per_s": desk_max["rate_per_s"],
+        "rfq_max_rate_p99_us": desk_max["p99_us"],
+        "baseline_rfq_max_rate_per_s": base_max["rate_per_s"],
+        "baseline_rfq_max_rate_p99_us": base_max["p99_us"],
+        "rfq_max_rate_ratio": (
+            round(desk_max["rate_per_s"] / base_max["rate_per_s"], 2)
+            if base_max["rate_per_s"]
+            else None
+        ),
+        **steady,
+    }
+    for name, figures in (("sqlite", sqlite), ("pg", postgres)):
+        if figures is None:
+            continue
+        result[f"accept_fill_{name}_p50_us"] = figures["accept_fill"]["p50"]
+        result[f"accept_fill_{name}_p99_us"] = figures["accept_fill"]["p99"]
+        result[f"booked_fills_{name}_per_s"] = figures["booked_fills_per_s"]
+        result[f"hedge_initiation_{name}_p50_us"] = figures["hedge_initiation"]["p50"]
+        result[f"hedge_initiation_{name}_p99_us"] = figures["hedge_initiation"]["p99"]
+        result[f"desk_rss_{name}_kib"] = figures["desk_rss_kib"]
+    return result
+
+
+def print_table(result: dict[str, Any]) -> None:
+    rows = [(k, v) for k, v in result.items() if k not in ("machine",)]
+    width = max(len(k) for k, _ in rows)
+    for key, value in rows:
+        print(f"{key:<{width}}  {value}")
+    print(f"{'machine':<{width}}  {result['machine']}")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="smoke run, under a minute")
+    parser.add_argument(
+        "--pg-url",
+        default=os.environ.get("DESK_BENCH_PG_URL", DEFAULT_PG),
+        help="PostgreSQL server for the ledger figures ('' to skip)",
+    )
+    args = parser.parse_args()
+    try:
+        result = run(args.quick, args.pg_url or None)
+    except Failed as exc:
+        print(f"bench: FAILED: {exc}", file=sys.stderr)
+        return 1
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    print_table(result)
+    print(f"\nwritten: {RESULTS.relative_to(REPO)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

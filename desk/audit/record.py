@@ -1,0 +1,58 @@
+"""``AuditRecord``: one audit row as writers hand it over (the database adds seq and the chain)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, fields
+from datetime import datetime
+from typing import Any
+
+from desk.audit.body import canonical_body
+
+KINDS = ("fix.in", "fix.out", "ledger", "ops")
+
+# The ref columns, in the order they enter the canonical content (see desk.audit.chain).
+REF_COLUMNS = ("counterparty", "quote_req_id", "quote_id", "cl_ord_id", "order_id", "reason")
+
+OpsRecorder = Callable[[str, Mapping[str, Any]], None]
+"""Records an ops action: ``record(action, details)`` (enqueue only, never I/O)."""
+
+
+@dataclass(frozen=True, slots=True)
+class AuditRecord:
+    """What a writer inserts into ``audit_log``: ``recorded_at`` .. ``body``.
+
+    Refused at construction rather than at the database: an unknown kind, a naive time and
+    NUL characters (PostgreSQL text cannot hold them), so a bad record never blocks the
+    write-behind queue behind it.
+    """
+
+    recorded_at: datetime
+    kind: str
+    msg_type: str
+    body: str
+    counterparty: str | None = None
+    quote_req_id: str | None = None
+    quote_id: str | None = None
+    cl_ord_id: str | None = None
+    order_id: str | None = None
+    reason: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise ValueError(f"audit kind must be one of {KINDS}, got {self.kind!r}")
+        if self.recorded_at.tzinfo is None or self.recorded_at.utcoffset() is None:
+            raise ValueError(f"naive recorded_at {self.recorded_at.isoformat()}")
+        for name in ("msg_type", "body", *REF_COLUMNS):
+            value = getattr(self, name)
+            if value is not None and "\x00" in value:
+                raise ValueError(f"NUL character in audit {name}: {value!r}")
+
+    def as_row(self) -> dict[str, Any]:
+        """The column values for an INSERT into ``audit_log``."""
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+def ops_record(recorded_at: datetime, action: str, details: Mapping[str, Any]) -> AuditRecord:
+    """An ops action (``desk.start``, ``db.upgrade`` …) with its details as the body."""
+    return AuditRecord(recorded_at, "ops", action, canonical_body(details))

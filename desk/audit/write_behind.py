@@ -1,0 +1,149 @@
+"""The write-behind queue: audit records leave the caller's thread at once and reach the
+database in batches from one writer thread, so the quote path never waits for a commit.
+
+``submit`` only appends to an in-memory queue. The writer takes up to ``max_batch`` records
+once the oldest has waited ``linger_s`` (or the batch is full), inserts them in ONE
+transaction and only then drops them from the queue: a failed write is logged and retried
+with the same records, in order, behind nothing. ``stop`` writes everything still queued
+before it returns; only if the database stays unreachable for ``stop_timeout_s`` are the
+remaining records given up, and then each one is logged in full at error level.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import deque
+from itertools import islice
+
+import structlog
+from sqlalchemy import Engine
+
+from desk.audit.record import AuditRecord
+from desk.audit.store import append
+
+log = structlog.get_logger("desk.audit")
+
+MAX_BATCH = 500
+LINGER_S = 0.02
+RETRY_MIN_S = 0.05
+RETRY_MAX_S = 2.0
+STOP_TIMEOUT_S = 10.0
+
+
+class AuditWriter:
+    """Batched, ordered, retrying writer of audit records; ``submit`` is safe from any thread."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        max_batch: int = MAX_BATCH,
+        linger_s: float = LINGER_S,
+        stop_timeout_s: float = STOP_TIMEOUT_S,
+    ) -> None:
+        if max_batch < 1:
+            raise ValueError(f"max_batch must be at least 1, got {max_batch}")
+        self._engine = engine
+        self._max_batch = max_batch
+        self._linger_s = linger_s
+        self._stop_timeout_s = stop_timeout_s
+        self._queue: deque[tuple[float, AuditRecord]] = deque()
+        self._cond = threading.Condition()
+        self._stopping = False
+        self._thread: threading.Thread | None = None
+
+    def submit(self, record: AuditRecord) -> None:
+        """Queue ``record``; no I/O, no waiting beyond a short lock."""
+        with self._cond:
+            self._queue.append((time.monotonic(), record))
+            if len(self._queue) == 1 or len(self._queue) >= self._max_batch:
+                self._cond.notify()
+
+    def pending(self) -> int:
+        """Records queued and not yet committed."""
+        with self._cond:
+            return len(self._queue)
+
+    def start(self) -> None:
+        """Start the writer thread."""
+        if self._thread is not None:
+            raise RuntimeError("the audit writer is already started")
+        self._thread = threading.Thread(target=self._run, name="audit-writer", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Write everything queued, then end the writer (also drains if never started)."""
+        with self._cond:
+            self._stopping = True
+            self._cond.notify()
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
+        else:
+            self._drain_on_stop()
+
+    # --- the writer thread ---------------------------------------------------------------
+    def _run(self) -> None:
+        delay = RETRY_MIN_S
+        while True:
+            batch = self._next_batch()
+            if batch is None:
+                return
+            if self._try_write(batch):
+                delay = RETRY_MIN_S
+                continue
+            with self._cond:
+                if self._stopping:
+                    break
+                self._cond.wait(delay)
+            delay = min(delay * 2, RETRY_MAX_S)
+        self._drain_on_stop()
+
+    def _next_batch(self) -> list[AuditRecord] | None:
+        """Wait for a batch worth writing; None once stopping with nothing left."""
+        with self._cond:
+            while not self._queue:
+                if self._stopping:
+                    return None
+                self._cond.wait()
+            while not self._stopping and len(self._queue) < self._max_batch:
+                remaining = self._queue[0][0] + self._linger_s - time.monotonic()
+                if remaining <= 0:
+                    break
+                self._cond.wait(remaining)
+            return [record for _, record in islice(self._queue, self._max_batch)]
+
+    def _try_write(self, batch: list[AuditRecord]) -> bool:
+        try:
+            with self._engine.begin() as connection:
+                append(connection, batch)
+        except Exception:
+            log.exception("audit.write_failed", records=len(batch), queued=self.pending())
+            return False
+        with self._cond:
+            for _ in batch:
+                self._queue.popleft()
+        return True
+
+    def _drain_on_stop(self) -> None:
+        """Keep writing until the queue is empty or ``stop_timeout_s`` has passed."""
+        deadline = time.monotonic() + self._stop_timeout_s
+        delay = RETRY_MIN_S
+        while True:
+            with self._cond:
+                batch = [record for _, record in islice(self._queue, self._max_batch)]
+            if not batch:
+                return
+            if self._try_write(batch):
+                continue
+            if time.monotonic() + delay > deadline:
+                break
+            time.sleep(delay)
+            delay = min(delay * 2, RETRY_MAX_S)
+        with self._cond:
+            lost = [record for _, record in self._queue]
+            self._queue.clear()
+        for record in lost:
+            log.error("audit.record_not_written", **record.as_row())
+        log.error("audit.records_not_written", records=len(lost))

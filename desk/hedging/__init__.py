@@ -1,0 +1,1 @@
+"""Hedging: netting the outbox's intents per instrument and working them on the venues."""

@@ -1,0 +1,197 @@
+"""The hedge engine: an asyncio loop in its own thread that drains the hedge-intent outbox.
+
+Woken at once when a client fill is booked (``notify``) and every ``poll_ms`` otherwise, it
+resumes batches left WORKING by an earlier run, opens one batch per instrument with pending
+intents (never two at once for one instrument: the next batch nets whatever arrived
+meanwhile), and watches unhedged exposure.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Mapping
+from decimal import Decimal
+
+import structlog
+
+from desk.clock import Clock
+from desk.config.model import DeskConfig
+from desk.domain.money import fmt
+from desk.hedging.batch_worker import BatchWorker, HedgeContext
+from desk.ledger.hedge_store import BatchRecord, HedgeStore
+from desk.positions.inventory import Inventory
+from desk.pricing.engine import PricingEngine
+from desk.risk.halts import RuntimeHalts
+from desk.venues.orders import VenueOrders
+
+log = structlog.get_logger("desk.hedging")
+# The arrival mid is a weighted average with up to 28 digits; the ledger keeps 18 decimals.
+_MID_PLACES = Decimal("1e-12")
+
+
+class HedgeEngine:
+    """Owns the hedging loop; ``start``/``stop`` from any thread, ``notify`` after a booking."""
+
+    def __init__(
+        self,
+        config: DeskConfig,
+        store: HedgeStore,
+        venues: Mapping[str, VenueOrders],
+        pricing: PricingEngine,
+        inventory: Inventory,
+        halts: RuntimeHalts,
+        clock: Clock,
+    ) -> None:
+        self._config = config
+        self._store = store
+        self._halts = halts
+        self._clock = clock
+        self._ctx = HedgeContext(
+            config=config.hedging,
+            instruments=config.instruments,
+            store=store,
+            venues=venues,
+            venue_order=tuple(v.name for v in config.venues),
+            taker_fee_bps={v.name: v.taker_fee_bps for v in config.venues},
+            pricing=pricing,
+            inventory=inventory,
+            clock=clock,
+            instance_tag=store.instance_tag(),
+        )
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._wake: asyncio.Event | None = None
+        self._stopping: asyncio.Event | None = None
+        self._thread: threading.Thread | None = None
+        self._started = threading.Event()
+        self._active: dict[str, asyncio.Task[None]] = {}
+        self._over_limit_since: dict[str, float] = {}
+        self._alerted: set[str] = set()
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="hedger", daemon=True)
+        self._thread.start()
+        self._started.wait(5)
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop taking new batches, let running ones reach a safe point, close the venues."""
+        loop, stopping = self._loop, self._stopping
+        if loop is not None and stopping is not None and not loop.is_closed():
+            loop.call_soon_threadsafe(stopping.set)
+        if self._thread is not None:
+            self._thread.join(timeout)
+            self._thread = None
+
+    def notify(self) -> None:
+        """A client fill was booked: look at the outbox now rather than at the next poll."""
+        loop, wake = self._loop, self._wake
+        if loop is not None and wake is not None and not loop.is_closed():
+            loop.call_soon_threadsafe(wake.set)
+
+    def _run(self) -> None:
+        loop = asyncio.new_event_loop()
+        self._loop = loop
+        try:
+            loop.run_until_complete(self._main())
+        finally:
+            loop.close()
+
+    async def _main(self) -> None:
+        self._wake = asyncio.Event()
+        self._stopping = asyncio.Event()
+        self._started.set()
+        try:
+            for batch in self._store.working_batches():
+                log.info("hedge.resumed", hedge_id=batch.id, symbol=batch.symbol)
+                self._spawn(batch)
+            poll_s = self._config.hedging.poll_ms / 1000
+            while not self._stopping.is_set():
+                try:
+                    self._open_batches()
+                    self._watch_exposure()
+                except Exception:
+                    log.exception("hedge.loop_failed")
+                wake = asyncio.ensure_future(self._wake.wait())
+                stop = asyncio.ensure_future(self._stopping.wait())
+                await asyncio.wait({wake, stop}, timeout=poll_s, return_when="FIRST_COMPLETED")
+                wake.cancel()
+                stop.cancel()
+                self._wake.clear()
+        finally:
+            # Cancelling mid-order is safe: the order row is written before it is sent and a
+            # restart resolves it by its client order id.
+            for task in self._active.values():
+                task.cancel()
+            await asyncio.gather(*self._active.values(), return_exceptions=True)
+            for venue in self._ctx.venues.values():
+                try:
+                    await venue.close()
+                except Exception:
+                    log.exception("hedge.venue_close_failed")
+
+    def _open_batches(self) -> None:
+        for symbol in self._store.symbols_with_pending_intents():
+            if symbol in self._active or symbol not in self._config.instruments:
+                continue
+            inst = self._config.instruments[symbol]
+            mid = self._ctx.pricing.composite_mid(symbol)
+            batch = self._store.open_batch(
+                symbol,
+                self._config.hedging.algo,
+                None if mid is None else mid.quantize(_MID_PLACES),
+                self._clock.now(),
+                inst.lot,
+            )
+            if batch is not None:
+                self._spawn(batch)
+
+    def _spawn(self, batch: BatchRecord) -> None:
+        task = asyncio.ensure_future(self._work(batch))
+        self._active[batch.symbol] = task
+
+    async def _work(self, batch: BatchRecord) -> None:
+        try:
+            await BatchWorker(batch, self._ctx).run()
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("hedge.worker_crashed", hedge_id=batch.id, symbol=batch.symbol)
+        finally:
+            if self._active.get(batch.symbol) is asyncio.current_task():
+                del self._active[batch.symbol]
+            if self._wake is not None:
+                self._wake.set()  # intents may have queued behind this batch
+
+    def _watch_exposure(self) -> None:
+        """Alert (and halt quoting) when an instrument stays unhedged beyond the limit."""
+        hedging = self._config.hedging
+        now = self._clock.monotonic()
+        for symbol, inst in self._config.instruments.items():
+            mid = self._ctx.pricing.composite_mid(symbol)
+            if mid is None:
+                continue
+            position = self._ctx.inventory.net(inst.base)
+            exposure = abs(position) * mid
+            if exposure <= hedging.max_unhedged_notional:
+                self._over_limit_since.pop(symbol, None)
+                if symbol in self._alerted:
+                    self._alerted.discard(symbol)
+                    self._halts.resume(symbol)
+                    log.info("hedge.alert.cleared", symbol=symbol, exposure=fmt(exposure))
+                continue
+            since = self._over_limit_since.setdefault(symbol, now)
+            if (now - since) * 1000 < hedging.max_unhedged_ms:
+                continue
+            reason = (
+                f"unhedged {fmt(position)} {inst.base} ({fmt(exposure.quantize(inst.tick))} "
+                f"{inst.quote}) above {fmt(hedging.max_unhedged_notional)} for more than "
+                f"{hedging.max_unhedged_ms} ms"
+            )
+            if symbol in self._alerted:
+                continue  # one alert per episode, not one per poll
+            self._alerted.add(symbol)
+            if hedging.halt_on_alert:
+                self._halts.halt(symbol, reason)
+            log.error(
+                "hedge.alert.unhedged", symbol=symbol, halted=hedging.halt_on_alert, reason=reason
+            )

@@ -1,0 +1,397 @@
+"""The hedger's side of the ledger: batches of netted intents, exchange orders, exchange fills
+and the positions derived from every booked fill."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import ROUND_FLOOR, Decimal
+from typing import Any
+
+import structlog
+from sqlalchemy import Engine, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from desk.domain.fills import FillEvent
+from desk.domain.side import Side
+from desk.ledger.column_types import exact_sum
+from desk.ledger.fill_rows import exchange_fill_audit_row, fill_row
+from desk.ledger.journal import write_journal_entry
+from desk.ledger.models import (
+    audit_log,
+    fills,
+    hedge_batches,
+    hedge_intents,
+    hedge_orders,
+    ledger_meta,
+)
+from desk.ledger.records import BookingConflict
+
+log = structlog.get_logger("desk.ledger")
+
+# What a repeat of an exchange trade id must carry unchanged. Not executed_at: a venue reports
+# one trade with the order's time in one answer and the trade's own time in another.
+_EXCHANGE_FILL_TERMS = (
+    "venue", "symbol", "side", "qty", "price", "fee", "fee_currency", "client_order_id",
+)  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class BatchRecord:
+    """A hedge batch as stored."""
+
+    id: int
+    symbol: str
+    side: Side
+    qty: Decimal
+    algo: str
+    status: str
+    arrival_mid: Decimal | None
+    created_at: datetime
+    first_order_at: datetime | None
+    filled_qty: Decimal
+    trade_ids: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class HedgeOrderRecord:
+    """An exchange order of a batch, as stored."""
+
+    client_order_id: str
+    batch_id: int
+    clip_no: int
+    venue: str
+    symbol: str
+    side: Side
+    qty: Decimal
+    status: str
+    exchange_order_id: str | None
+    filled_qty: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class BatchResult:
+    """How a batch ended and how well it was hedged."""
+
+    status: str
+    filled_qty: Decimal
+    avg_price: Decimal | None
+    fees_quote: Decimal
+    slippage_bps: Decimal | None
+    fee_bps: Decimal | None
+    error: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class BookedFill:
+    """The money of one booked exchange fill."""
+
+    qty: Decimal
+    price: Decimal
+    fee: Decimal
+    fee_currency: str
+
+
+class HedgeStore:
+    """Reads and writes for the hedge engine; every write is its own short transaction."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._postgres = engine.dialect.name == "postgresql"
+
+    def instance_tag(self) -> str:
+        """This ledger's random tag, the prefix of every exchange client order id."""
+        with self._engine.connect() as conn:
+            return str(
+                conn.execute(
+                    select(ledger_meta.c.value).where(ledger_meta.c.key == "instance_tag")
+                ).scalar_one()
+            )
+
+    # --- positions -----------------------------------------------------------------------
+    def position(self, symbol: str) -> Decimal:
+        """The desk's net base quantity in ``symbol`` over every booked fill."""
+        return self.positions_by_symbol().get(symbol, Decimal(0))
+
+    def positions_by_symbol(self) -> dict[str, Decimal]:
+        """Net base quantity per symbol (buys positive) over every booked fill."""
+        return self._net(fills.c.symbol)
+
+    def positions_by_asset(self) -> dict[str, Decimal]:
+        """Net quantity per asset: base legs from quantities, quote legs from notionals and
+        fees (a desk buy spends quote currency)."""
+        stmt = select(
+            fills.c.base, fills.c.quote, fills.c.side, fills.c.qty, fills.c.price,
+            fills.c.fee, fills.c.fee_currency,
+        )  # fmt: skip
+        with self._engine.connect() as conn:
+            rows = conn.execute(stmt).all()
+        legs: dict[str, list[Decimal]] = {}
+        for base, quote, side, qty, price, fee, fee_currency in rows:
+            sign = 1 if side == Side.BUY.value else -1
+            legs.setdefault(base, []).append(sign * qty)
+            legs.setdefault(quote, []).append(-sign * qty * price)
+            legs.setdefault(fee_currency, []).append(-fee)
+        return {asset: exact_sum(values) for asset, values in legs.items()}
+
+    def _net(self, key: Any) -> dict[str, Decimal]:
+        with self._engine.connect() as conn:
+            if self._postgres:
+                rows = conn.execute(
+                    select(key, fills.c.side, func.sum(fills.c.qty)).group_by(key, fills.c.side)
+                ).all()
+            else:
+                # SQLite's SUM would turn TEXT decimals into floats: add them up exactly here.
+                rows = conn.execute(select(key, fills.c.side, fills.c.qty)).all()
+        signed: dict[str, list[Decimal]] = {}
+        for name, side, qty in rows:
+            signed.setdefault(name, []).append(qty if side == Side.BUY.value else -qty)
+        return {name: exact_sum(values) for name, values in signed.items()}
+
+    # --- intents and batches -------------------------------------------------------------
+    def symbols_with_pending_intents(self) -> list[str]:
+        stmt = (
+            select(hedge_intents.c.symbol)
+            .where(hedge_intents.c.status == "PENDING")
+            .distinct()
+            .order_by(hedge_intents.c.symbol)
+        )
+        with self._engine.connect() as conn:
+            return list(conn.execute(stmt).scalars())
+
+    def open_batch(
+        self, symbol: str, algo: str, arrival_mid: Decimal | None, now: datetime, lot: Decimal
+    ) -> BatchRecord | None:
+        """Claim every PENDING intent of ``symbol`` into a new WORKING batch that takes the
+        symbol's whole position back to flat (rounded down to ``lot``); None if no intent was
+        pending.
+
+        The position is read in the same transaction, after the claim: every claimed intent's
+        fill is in it, and a fill committed later brings its own pending intent. Netting is
+        therefore exact, offsetting client flow is internalised, and dust below a lot stays in
+        the position for the next batch. On PostgreSQL the intents are locked with SKIP
+        LOCKED, so two hedgers never claim the same intent.
+        """
+        with self._engine.begin() as conn:
+            claim = select(hedge_intents.c.id, hedge_intents.c.trade_id).where(
+                hedge_intents.c.symbol == symbol, hedge_intents.c.status == "PENDING"
+            )
+            if self._postgres:
+                claim = claim.with_for_update(skip_locked=True)
+            claimed = conn.execute(claim).all()
+            if not claimed:
+                return None
+            intent_ids = [row.id for row in claimed]
+            rows = conn.execute(
+                select(fills.c.side, fills.c.qty).where(fills.c.symbol == symbol)
+            ).all()
+            position = exact_sum([q if side == Side.BUY.value else -q for side, q in rows])
+            side = Side.SELL if position > 0 else Side.BUY
+            qty = (abs(position) / lot).to_integral_value(rounding=ROUND_FLOOR) * lot
+            batch_id = int(
+                conn.execute(
+                    insert(hedge_batches).returning(hedge_batches.c.id),
+                    {
+                        "symbol": symbol,
+                        "side": side.value,
+                        "qty": qty,
+                        "algo": algo,
+                        "status": "WORKING",
+                        "arrival_mid": arrival_mid,
+                        "created_at": now,
+                        "filled_qty": Decimal(0),
+                        "fees_quote": Decimal(0),
+                    },
+                ).scalar_one()
+            )
+            conn.execute(
+                update(hedge_intents)
+                .where(hedge_intents.c.id.in_(intent_ids))
+                .values(status="WORKING", batch_id=batch_id, updated_at=now)
+            )
+        return BatchRecord(
+            id=batch_id,
+            symbol=symbol,
+            side=side,
+            qty=qty,
+            algo=algo,
+            status="WORKING",
+            arrival_mid=arrival_mid,
+            created_at=now,
+            first_order_at=None,
+            filled_qty=Decimal(0),
+            trade_ids=tuple(sorted(row.trade_id for row in claimed)),
+        )
+
+    def working_batches(self) -> list[BatchRecord]:
+        """Batches not yet DONE or FAILED, oldest first (what a restarted hedger resumes)."""
+        stmt = (
+            select(hedge_batches)
+            .where(hedge_batches.c.status == "WORKING")
+            .order_by(hedge_batches.c.id)
+        )
+        with self._engine.connect() as conn:
+            rows = conn.execute(stmt).all()
+        return [
+            BatchRecord(
+                id=r.id,
+                symbol=r.symbol,
+                side=Side(r.side),
+                qty=r.qty,
+                algo=r.algo,
+                status=r.status,
+                arrival_mid=r.arrival_mid,
+                created_at=r.created_at,
+                first_order_at=r.first_order_at,
+                filled_qty=r.filled_qty,
+            )
+            for r in rows
+        ]
+
+    def mark_first_order(self, batch_id: int, at: datetime) -> None:
+        with self._engine.begin() as conn:
+            conn.execute(
+                update(hedge_batches)
+                .where(hedge_batches.c.id == batch_id, hedge_batches.c.first_order_at.is_(None))
+                .values(first_order_at=at)
+            )
+
+    def finish_batch(self, batch_id: int, result: BatchResult, at: datetime) -> None:
+        """Close a batch with its quality figures; its intents become DONE or FAILED."""
+        intent_status = "DONE" if result.status == "DONE" else "FAILED"
+        with self._engine.begin() as conn:
+            conn.execute(
+                update(hedge_batches)
+                .where(hedge_batches.c.id == batch_id)
+                .values(
+                    status=result.status,
+                    completed_at=at,
+                    filled_qty=result.filled_qty,
+                    avg_price=result.avg_price,
+                    fees_quote=result.fees_quote,
+                    slippage_bps=result.slippage_bps,
+                    fee_bps=result.fee_bps,
+                    error=result.error,
+                )
+            )
+            conn.execute(
+                update(hedge_intents)
+                .where(hedge_intents.c.batch_id == batch_id)
+                .values(status=intent_status, updated_at=at)
+            )
+
+    # --- exchange orders -----------------------------------------------------------------
+    def record_order(self, order: HedgeOrderRecord, at: datetime) -> None:
+        """Write the order down *before* it is sent: after a crash its id is what is queried."""
+        with self._engine.begin() as conn:
+            conn.execute(
+                insert(hedge_orders),
+                {
+                    "client_order_id": order.client_order_id,
+                    "batch_id": order.batch_id,
+                    "clip_no": order.clip_no,
+                    "venue": order.venue,
+                    "symbol": order.symbol,
+                    "side": order.side.value,
+                    "qty": order.qty,
+                    "status": order.status,
+                    "exchange_order_id": order.exchange_order_id,
+                    "filled_qty": order.filled_qty,
+                    "created_at": at,
+                    "updated_at": at,
+                },
+            )
+
+    def update_order(
+        self,
+        client_order_id: str,
+        *,
+        status: str,
+        filled_qty: Decimal,
+        exchange_order_id: str | None,
+        at: datetime,
+        error: str | None = None,
+    ) -> None:
+        with self._engine.begin() as conn:
+            conn.execute(
+                update(hedge_orders)
+                .where(hedge_orders.c.client_order_id == client_order_id)
+                .values(
+                    status=status,
+                    filled_qty=filled_qty,
+                    exchange_order_id=exchange_order_id,
+                    updated_at=at,
+                    error=error,
+                )
+            )
+
+    def orders_of(self, batch_id: int) -> list[HedgeOrderRecord]:
+        stmt = (
+            select(hedge_orders)
+            .where(hedge_orders.c.batch_id == batch_id)
+            .order_by(hedge_orders.c.clip_no, hedge_orders.c.client_order_id)
+        )
+        with self._engine.connect() as conn:
+            rows = conn.execute(stmt).all()
+        return [
+            HedgeOrderRecord(
+                client_order_id=r.client_order_id,
+                batch_id=r.batch_id,
+                clip_no=r.clip_no,
+                venue=r.venue,
+                symbol=r.symbol,
+                side=Side(r.side),
+                qty=r.qty,
+                status=r.status,
+                exchange_order_id=r.exchange_order_id,
+                filled_qty=r.filled_qty,
+            )
+            for r in rows
+        ]
+
+    # --- exchange fills ------------------------------------------------------------------
+    def book_fill_event(self, event: FillEvent, booked_at: datetime) -> bool:
+        """Book one exchange fill with its journal entry and EXCHANGE_FILL audit record, in one
+        transaction.
+
+        False (and nothing written) if its booking key was booked before with the same terms;
+        the same key with other terms raises ``BookingConflict`` (logged as
+        ``ledger.booking.conflict``).
+        """
+        row = fill_row(event, booked_at)
+        try:
+            with self._engine.begin() as conn:
+                fill_id = conn.execute(insert(fills).returning(fills.c.id), row).scalar_one()
+                write_journal_entry(conn, event, int(fill_id), booked_at)
+                conn.execute(insert(audit_log), exchange_fill_audit_row(event, booked_at))
+        except IntegrityError as exc:
+            with self._engine.connect() as conn:
+                existing = conn.execute(
+                    select(*(fills.c[name] for name in _EXCHANGE_FILL_TERMS)).where(
+                        fills.c.fill_key == row["fill_key"]
+                    )
+                ).one_or_none()
+            if existing is None:
+                raise
+            differences: dict[str, tuple[object, object]] = {
+                name: (existing._mapping[name], row[name])
+                for name in _EXCHANGE_FILL_TERMS
+                if existing._mapping[name] != row[name]
+            }
+            if differences:
+                conflict = BookingConflict(event.booking_key, differences)
+                log.warning("ledger.booking.conflict", **conflict.log_fields())
+                raise conflict from exc
+            return False
+        return True
+
+    def exchange_fills_of(self, client_order_ids: Sequence[str]) -> list[BookedFill]:
+        """Every booked fill of these orders."""
+        if not client_order_ids:
+            return []
+        stmt = select(fills.c.qty, fills.c.price, fills.c.fee, fills.c.fee_currency).where(
+            fills.c.client_order_id.in_(list(client_order_ids))
+        )
+        with self._engine.connect() as conn:
+            return [BookedFill(*r) for r in conn.execute(stmt).all()]

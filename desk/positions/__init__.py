@@ -1,0 +1,1 @@
+"""The desk's net positions, derived from booked fills."""

@@ -1,0 +1,139 @@
+"""Every FIX application message in and out, as an audit record on the write-behind queue.
+
+Runs on QuickFIX's threads, on the quote path: it only builds a record and queues it (no
+I/O), and it never raises into the gateway — a failure is an ``audit.record_failed`` error.
+The body is ``{"fields": {tag: value}}`` with every field of the message but the framing
+(BeginString, BodyLength, CheckSum); a tag repeated in a group holds the list of its values.
+An outbound Quote also carries its pricing inputs under ``"pricing"``.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from datetime import datetime
+from typing import Any, Protocol, runtime_checkable
+
+import quickfix as fix
+import structlog
+
+from desk.audit.body import canonical_body
+from desk.audit.record import AuditRecord
+from desk.clock import Clock
+from gateway import tags as t
+
+log = structlog.get_logger("gateway")
+
+_FRAMING = frozenset({t.BEGIN_STRING, 9, 10})  # BodyLength(9), CheckSum(10)
+_SOH = "\x01"
+
+
+class AuditSink(Protocol):
+    """Where audit records go: a queue, never a synchronous write."""
+
+    def submit(self, record: AuditRecord) -> None: ...
+
+
+@runtime_checkable
+class AuditedDesk(Protocol):
+    """A desk port that also keeps an audit trail (the desk core does)."""
+
+    @property
+    def audit(self) -> AuditSink: ...
+
+
+class FixAudit:
+    """Turns FIX messages into ``fix.in`` / ``fix.out`` audit records."""
+
+    def __init__(self, sink: AuditSink | None, clock: Clock) -> None:
+        self._sink = sink
+        self._clock = clock
+        self._attached = threading.local()
+
+    def inbound(self, message: fix.Message, session_id: fix.SessionID, now: datetime) -> None:
+        """Record an application message received (call from ``fromApp``)."""
+        self._record("fix.in", message, session_id, now, {})
+
+    def outbound(self, message: fix.Message, session_id: fix.SessionID) -> None:
+        """Record an application message about to go out (call from ``toApp``)."""
+        extra: Mapping[str, Any] = getattr(self._attached, "extra", {})
+        self._record("fix.out", message, session_id, self._clock.now(), extra)
+
+    @contextmanager
+    def attached(self, extra: Mapping[str, Any]) -> Iterator[None]:
+        """Add ``extra`` to the body of what this thread sends inside the block.
+
+        QuickFIX calls ``toApp`` on the sending thread, inside ``sendToTarget``, so a
+        thread-local reaches exactly the message being sent.
+        """
+        self._attached.extra = extra
+        try:
+            yield
+        finally:
+            del self._attached.extra
+
+    def _record(
+        self,
+        kind: str,
+        message: fix.Message,
+        session_id: fix.SessionID,
+        now: datetime,
+        extra: Mapping[str, Any],
+    ) -> None:
+        if self._sink is None:
+            return
+        try:
+            # The session's other side is the counterparty, whichever way the message goes.
+            counterparty = str(session_id.getTargetCompID().getValue())
+            self._sink.submit(fix_record(kind, message.toString(), counterparty, now, extra))
+        except Exception:
+            log.exception("audit.record_failed", kind=kind, session=session_id.toString())
+
+
+def fix_record(
+    kind: str, wire: str, counterparty: str, now: datetime, extra: Mapping[str, Any]
+) -> AuditRecord:
+    """The audit record of the FIX message ``wire`` (tag=value fields separated by SOH)."""
+    fields: dict[str, str | list[str]] = {}
+    for pair in wire.split(_SOH):
+        if not pair:
+            continue
+        tag, _, value = pair.partition("=")
+        if int(tag) in _FRAMING:
+            continue
+        seen = fields.get(tag)
+        if seen is None:
+            fields[tag] = value
+        elif isinstance(seen, list):
+            seen.append(value)
+        else:
+            fields[tag] = [seen, value]
+
+    def first(tag: int) -> str | None:
+        value = fields.get(str(tag))
+        return value[0] if isinstance(value, list) else value
+
+    msg_type = first(t.MSG_TYPE) or ""
+    return AuditRecord(
+        recorded_at=now,
+        kind=kind,
+        msg_type=msg_type,
+        body=canonical_body({"fields": fields, **extra}),
+        counterparty=counterparty,
+        quote_req_id=first(t.QUOTE_REQ_ID),
+        quote_id=first(t.QUOTE_ID),
+        cl_ord_id=first(t.CL_ORD_ID),
+        order_id=first(t.ORDER_ID),
+        reason=_reject_code(msg_type, first(t.EXEC_TYPE), first(t.TEXT)),
+    )
+
+
+def _reject_code(msg_type: str, exec_type: str | None, text: str | None) -> str | None:
+    """The machine-readable code at the front of a reject's Text(58): ``NO_MARKET: …``."""
+    rejected = msg_type == t.MSG_QUOTE_REQUEST_REJECT or (
+        msg_type == t.MSG_EXECUTION_REPORT and exec_type == t.EXEC_TYPE_REJECTED
+    )
+    if not rejected or not text:
+        return None
+    return text.partition(":")[0].strip()

@@ -1,0 +1,115 @@
+"""The write-behind queue: batched, ordered, retried, and nothing lost on a clean stop."""
+
+from __future__ import annotations
+
+import time
+
+from sqlalchemy import Engine
+from structlog.testing import capture_logs
+
+from desk.audit.chain import first_break
+from desk.audit.write_behind import AuditWriter
+from tests.audit.chain_rows import chain, record
+
+
+def _wait_for_rows(engine: Engine, count: int, timeout: float = 5.0) -> None:
+    deadline = time.monotonic() + timeout
+    while len(chain(engine)) < count:
+        assert time.monotonic() < deadline, f"fewer than {count} rows after {timeout} s"
+        time.sleep(0.01)
+
+
+def test_stop_when_records_queued_then_every_record_is_written_in_order(engine: Engine) -> None:
+    writer = AuditWriter(engine, max_batch=7, linger_s=10.0)  # only stop() makes it write
+    writer.start()
+    records = [record(n) for n in range(1, 101)]
+    for r in records:
+        writer.submit(r)
+
+    writer.stop()
+
+    rows = chain(engine)
+    assert [row.record for row in rows] == records
+    assert first_break(rows) is None
+    assert writer.pending() == 0
+
+
+def test_submit_when_running_then_written_within_the_linger_time(engine: Engine) -> None:
+    writer = AuditWriter(engine, linger_s=0.02)
+    writer.start()
+    try:
+        started = time.monotonic()
+        writer.submit(record(1))
+        writer.submit(record(2))
+        _wait_for_rows(engine, 2)
+        assert time.monotonic() - started < 1.0
+    finally:
+        writer.stop()
+    assert [row.record.quote_req_id for row in chain(engine)] == ["rfq-1", "rfq-2"]
+
+
+def test_stop_when_never_started_then_drains_on_the_caller(engine: Engine) -> None:
+    writer = AuditWriter(engine)
+    writer.submit(record(1))
+
+    writer.stop()
+
+    assert [row.record for row in chain(engine)] == [record(1)]
+
+
+def test_write_when_database_refuses_then_logged_and_retried_until_written(
+    sqlite_url: str,
+) -> None:
+    from desk.ledger.database import make_engine
+
+    engine = make_engine(sqlite_url)
+    with engine.begin() as conn:  # the database refuses audit rows for a while
+        conn.exec_driver_sql(
+            "CREATE TRIGGER outage BEFORE INSERT ON audit_log "
+            "BEGIN SELECT RAISE(ABORT, 'simulated outage'); END"
+        )
+    writer = AuditWriter(engine, linger_s=0.0)
+    try:
+        with capture_logs() as events:
+            writer.start()
+            writer.submit(record(1))
+            writer.submit(record(2))
+            deadline = time.monotonic() + 5
+            while sum(e["event"] == "audit.write_failed" for e in events) < 2:
+                assert time.monotonic() < deadline
+                time.sleep(0.01)
+            assert writer.pending() == 2
+            with engine.begin() as conn:
+                conn.exec_driver_sql("DROP TRIGGER outage")
+            _wait_for_rows(engine, 2)
+        writer.stop()
+        assert [row.record for row in chain(engine)] == [record(1), record(2)]
+        failure = next(e for e in events if e["event"] == "audit.write_failed")
+        assert failure["log_level"] == "error"
+        assert failure["records"] >= 1
+    finally:
+        engine.dispose()
+
+
+def test_stop_when_database_stays_down_then_each_record_is_logged(sqlite_url: str) -> None:
+    from desk.ledger.database import make_engine
+
+    engine = make_engine(sqlite_url)
+    with engine.begin() as conn:
+        conn.exec_driver_sql(
+            "CREATE TRIGGER outage BEFORE INSERT ON audit_log "
+            "BEGIN SELECT RAISE(ABORT, 'simulated outage'); END"
+        )
+    writer = AuditWriter(engine, stop_timeout_s=0.2)
+    try:
+        with capture_logs() as events:
+            writer.submit(record(1))
+            writer.stop()
+    finally:
+        engine.dispose()
+
+    lost = [e for e in events if e["event"] == "audit.record_not_written"]
+    assert [(e["quote_req_id"], e["body"], e["log_level"]) for e in lost] == [
+        ("rfq-1", record(1).body, "error")
+    ]
+    assert events[-1] == {"event": "audit.records_not_written", "records": 1, "log_level": "error"}

@@ -1,0 +1,147 @@
+"""desk.ledger.hedge_store on SQLite and PostgreSQL: batches net the whole position, exchange
+fills book once, positions derive from every fill."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+
+from desk.domain.side import Side
+from desk.ledger.hedge_store import HedgeOrderRecord, HedgeStore
+from desk.ledger.records import BookingConflict
+from desk.ledger.repository import Ledger
+from desk.venues.orders import ExchangeFill, exchange_fill_event
+from tests.ledger.factories import T0, booking
+
+LOT = Decimal("0.00001")
+
+
+@pytest.fixture
+def store(ledger: Ledger) -> HedgeStore:
+    return HedgeStore(ledger.engine)
+
+
+def exchange_fill(trade_id: str, qty: str, side: Side = Side.BUY, **kw: object) -> ExchangeFill:
+    values: dict[str, object] = {
+        "venue": "sim-a",
+        "symbol": "BTC/USD",
+        "trade_id": trade_id,
+        "client_order_id": "otc-b1-c0-v0",
+        "exchange_order_id": "77",
+        "side": side,
+        "qty": Decimal(qty),
+        "price": Decimal("60000.5"),
+        "fee": Decimal("0.001"),
+        "fee_currency": "BTC",
+        "executed_at": T0,
+    } | kw
+    return ExchangeFill(**values)  # type: ignore[arg-type]
+
+
+def test_open_batch_when_no_pending_intent_then_none(store: HedgeStore) -> None:
+    assert store.open_batch("BTC/USD", "router", None, T0, LOT) is None
+
+
+def test_open_batch_when_client_flow_offsets_then_only_the_net_is_hedged(
+    ledger: Ledger, store: HedgeStore
+) -> None:
+    ledger.book_fill(booking(side=Side.BUY, qty=Decimal(3)))  # desk short 3
+    ledger.book_fill(booking(side=Side.SELL, qty=Decimal("1.25")))  # desk long 1.25
+
+    batch = store.open_batch("BTC/USD", "twap", Decimal(60000), T0, LOT)
+
+    assert batch is not None
+    assert (batch.side, batch.qty, batch.algo) == (Side.BUY, Decimal("1.75"), "twap")
+    assert len(batch.trade_ids) == 2
+    assert store.symbols_with_pending_intents() == []
+    assert [b.id for b in store.working_batches()] == [batch.id]
+
+
+def test_open_batch_when_flow_nets_to_zero_then_empty_batch_internalised(
+    ledger: Ledger, store: HedgeStore
+) -> None:
+    ledger.book_fill(booking(side=Side.BUY, qty=Decimal(2)))
+    ledger.book_fill(booking(side=Side.SELL, qty=Decimal(2)))
+
+    batch = store.open_batch("BTC/USD", "router", None, T0, LOT)
+
+    assert batch is not None
+    assert batch.qty == Decimal(0)
+
+
+def test_open_batch_when_position_has_dust_below_lot_then_dust_stays_in_position(
+    ledger: Ledger, store: HedgeStore
+) -> None:
+    ledger.book_fill(booking(side=Side.BUY, qty=Decimal("1.000004")))
+
+    batch = store.open_batch("BTC/USD", "router", None, T0, LOT)
+
+    assert batch is not None
+    assert batch.qty == Decimal(1)
+    assert store.position("BTC/USD") == Decimal("-1.000004")
+
+
+def test_book_exchange_fill_when_repeated_then_booked_once(store: HedgeStore) -> None:
+    assert store.book_fill_event(exchange_fill_event(exchange_fill("9001", "0.4")), T0) is True
+    assert store.book_fill_event(exchange_fill_event(exchange_fill("9001", "0.4")), T0) is False
+
+    assert store.position("BTC/USD") == Decimal("0.4")
+
+
+def test_book_exchange_fill_when_same_trade_id_other_terms_then_refused(
+    store: HedgeStore,
+) -> None:
+    store.book_fill_event(exchange_fill_event(exchange_fill("9002", "0.4")), T0)
+
+    with pytest.raises(BookingConflict, match="qty"):
+        store.book_fill_event(exchange_fill_event(exchange_fill("9002", "0.5")), T0)
+
+
+def test_positions_when_client_and_exchange_fills_then_net_per_symbol_and_asset(
+    ledger: Ledger, store: HedgeStore
+) -> None:
+    ledger.book_fill(booking(side=Side.BUY, qty=Decimal(1), price=Decimal(60000)))
+    store.book_fill_event(exchange_fill_event(exchange_fill("1", "1", price=Decimal(59990))), T0)
+
+    assert store.positions_by_symbol() == {"BTC/USD": Decimal(0)}
+    assets = store.positions_by_asset()
+    # Sold 1 BTC at 60000 to the client, bought 1 at 59990 paying 0.001 BTC in fees.
+    assert assets["BTC"] == Decimal("-0.001")
+    assert assets["USD"] == Decimal(10)
+
+
+def test_orders_when_recorded_and_updated_then_read_back(store: HedgeStore, ledger: Ledger) -> None:
+    ledger.book_fill(booking(side=Side.BUY, qty=Decimal(1)))
+    batch = store.open_batch("BTC/USD", "router", None, T0, LOT)
+    assert batch is not None
+    order = HedgeOrderRecord(
+        client_order_id=f"otc-b{batch.id}-c0-v0",
+        batch_id=batch.id,
+        clip_no=0,
+        venue="sim-a",
+        symbol="BTC/USD",
+        side=Side.BUY,
+        qty=Decimal(1),
+        status="PENDING_NEW",
+        exchange_order_id=None,
+        filled_qty=Decimal(0),
+    )
+    store.record_order(order, T0)
+    store.mark_first_order(batch.id, T0)
+    store.update_order(
+        order.client_order_id,
+        status="FILLED",
+        filled_qty=Decimal(1),
+        exchange_order_id="42",
+        at=T0 + timedelta(milliseconds=3),
+    )
+
+    [stored] = store.orders_of(batch.id)
+    assert (stored.status, stored.filled_qty, stored.exchange_order_id) == (
+        "FILLED",
+        Decimal(1),
+        "42",
+    )
+    assert store.working_batches()[0].first_order_at == T0
