@@ -3,6 +3,7 @@
     python -m bench.load_client --port P --scenario rfq-closed --count 2000 --warmup 200
     python -m bench.load_client --port P --scenario rfq-open --rate 500 --seconds 3
     python -m bench.load_client --port P --scenario fill-closed --count 300 --warmup 30
+    python -m bench.load_client --port P --scenario fill-pipelined --count 2000 --window 20
 
 Every answer is checked (a Quote for each QuoteRequest with the same QuoteReqID and bid <
 offer; a fill ExecutionReport for each order); ``unanswered`` and ``wrong`` count the failures.
@@ -136,11 +137,7 @@ def fill_closed(client: FixClient, count: int, warmup: int, pause_s: float) -> d
             continue
         side = "1" if i % 2 == 0 else "2"
         cl_ord_id = f"c{req_id}"
-        fields: list[tuple[int, str]] = [
-            (11, cl_ord_id), (117, quote[117]), (55, SYMBOL), (54, side),
-            (60, utc_timestamp()), (38, QTY), (40, "D"),
-            (44, quote[133] if side == "1" else quote[132]),
-        ]  # fmt: skip
+        fields = _order_fields(quote, cl_ord_id, side)
         start = time.perf_counter_ns()
         client.send("D", fields)
         try:
@@ -167,18 +164,89 @@ def fill_closed(client: FixClient, count: int, warmup: int, pause_s: float) -> d
     }
 
 
+def _order_fields(quote: FixMessage, cl_ord_id: str, side: str) -> list[tuple[int, str]]:
+    """A NewOrderSingle accepting ``quote`` on ``side`` at its price."""
+    return [
+        (11, cl_ord_id), (117, quote[117]), (55, SYMBOL), (54, side),
+        (60, utc_timestamp()), (38, QTY), (40, "D"),
+        (44, quote[133] if side == "1" else quote[132]),
+    ]  # fmt: skip
+
+
+def _collect(client: FixClient, expected: set[str], tag: int) -> tuple[dict[str, FixMessage], int]:
+    """Read until every id in ``expected`` (the message's ``tag``) has its answer or 5 s pass;
+    (answers by id, stray messages)."""
+    answers: dict[str, FixMessage] = {}
+    stray = 0
+    deadline = time.monotonic() + 5
+    while len(answers) < len(expected) and time.monotonic() < deadline:
+        try:
+            msg = client.recv(max(deadline - time.monotonic(), 0.001))
+        except TimeoutError:
+            break
+        key = msg.get(tag)
+        if key in expected and key not in answers:
+            answers[key] = msg
+        else:
+            stray += 1
+    return answers, stray
+
+
+def fill_pipelined(client: FixClient, count: int, window: int) -> dict[str, Any]:
+    """Booked trades per second: ``window`` QuoteRequests in flight, then an order on each
+    quote, ``window`` orders in flight; every fill is checked."""
+    wrong = unanswered = filled = 0
+    started = time.perf_counter()
+    while filled + wrong + unanswered < count:
+        batch = min(window, count - filled - wrong - unanswered)
+        req_ids = [f"p{next(_ids)}" for _ in range(batch)]
+        for req_id in req_ids:
+            _quote_request(client, req_id)
+        quotes, stray = _collect(client, set(req_ids), 131)
+        wrong += stray
+        unanswered += batch - len(quotes)
+        orders: dict[str, str] = {}
+        for n, (req_id, quote) in enumerate(quotes.items()):
+            if not _is_good_quote(quote, req_id):
+                wrong += 1
+                continue
+            cl_ord_id = f"c{req_id}"
+            orders[cl_ord_id] = "1" if n % 2 == 0 else "2"
+            client.send("D", _order_fields(quote, cl_ord_id, orders[cl_ord_id]))
+        reports, stray = _collect(client, set(orders), 11)
+        wrong += stray
+        unanswered += len(orders) - len(reports)
+        for report in reports.values():
+            if report.msg_type == "8" and report[39] == "2" and report[150] == "F":
+                filled += 1
+            else:
+                wrong += 1
+    elapsed = time.perf_counter() - started
+    return {
+        "samples_us": [],
+        "sent": count,
+        "filled": filled,
+        "unanswered": unanswered,
+        "wrong": wrong,
+        "fills_per_s": round(filled / elapsed, 1),
+    }
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--comp-id", default="CLIENT1")
     parser.add_argument("--username", default="client1")
     parser.add_argument("--password", default="client1-demo")
-    parser.add_argument("--scenario", choices=("rfq-closed", "rfq-open", "fill-closed"))
+    parser.add_argument(
+        "--scenario", choices=("rfq-closed", "rfq-open", "fill-closed", "fill-pipelined")
+    )
     parser.add_argument("--count", type=int, default=1000)
     parser.add_argument("--warmup", type=int, default=100)
     parser.add_argument("--rate", type=float, default=500)
     parser.add_argument("--seconds", type=float, default=3)
     parser.add_argument("--pause-ms", type=float, default=0)
+    parser.add_argument("--window", type=int, default=20)
     args = parser.parse_args()
     client = FixClient("127.0.0.1", args.port, sender=args.comp_id, target="OTCDESK")
     client.heartbeat = 60
@@ -188,8 +256,10 @@ def main() -> int:
             result = rfq_closed(client, args.count, args.warmup)
         elif args.scenario == "rfq-open":
             result = rfq_open(client, args.rate, args.seconds)
-        else:
+        elif args.scenario == "fill-closed":
             result = fill_closed(client, args.count, args.warmup, args.pause_ms / 1000)
+        else:
+            result = fill_pipelined(client, args.count, args.window)
         client.logout()
     except (ConnectionClosed, AssertionError, TimeoutError) as exc:
         print(json.dumps({"error": str(exc)}))

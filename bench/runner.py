@@ -129,7 +129,7 @@ def ledger_figures(database_url: str, workdir: Path, count: int, fill_count: int
     with sim, desk:
         fills = _check(run_load(port, "fill-closed", count=count, warmup=count // 10), "fills")
         throughput = _check(
-            run_load(port, "fill-closed", count=fill_count, warmup=0), "fill throughput"
+            run_load(port, "fill-pipelined", count=fill_count, window=20), "fill throughput"
         )
         hedged_run_start = len(_booked_at_us(desk.log_path))
         _check(run_load(port, "fill-closed", count=40, warmup=0, pause_ms=100), "hedge fills")

@@ -75,8 +75,14 @@ def _client_buys(desk: RunningDesk, qty: str) -> None:
         assert fill[150] == "F", fill
 
 
-def _flat(store: HedgeStore) -> Callable[[], bool]:
-    return lambda: store.position(BTC) == 0
+def _hedged(store: HedgeStore) -> Callable[[], bool]:
+    """Flat in BTC with every batch closed: the last fill is booked before its batch is
+    finished, so flat alone does not yet mean the batch says DONE."""
+    return lambda: (
+        store.position(BTC) == 0
+        and not store.working_batches()
+        and not store.symbols_with_pending_intents()
+    )
 
 
 @pytest.fixture
@@ -99,7 +105,7 @@ def test_a_client_buy_is_hedged_and_positions_ledger_and_venues_agree(
 
     _client_buys(desk, "0.5")
 
-    _wait_until(_flat(core.hedge_store))
+    _wait_until(_hedged(core.hedge_store))
     new = _new_desk_orders(orders_before, _sim_orders(sim))
     _assert_no_duplicates(new)
     assert sum(Decimal(o["executedQty"]) for o in new) == Decimal("0.5")
@@ -169,7 +175,7 @@ def test_a_faulty_venue_answer_never_doubles_the_hedge(
 
     _client_buys(desk, "0.3")
 
-    _wait_until(_flat(desk.server.core.hedge_store))
+    _wait_until(_hedged(desk.server.core.hedge_store))
     new = _new_desk_orders(before, _sim_orders(sim))
     _assert_no_duplicates(new)
     assert sum(Decimal(o["executedQty"]) for o in new) == Decimal("0.3")
@@ -187,7 +193,7 @@ def test_insufficient_balance_on_one_venue_moves_the_hedge_to_the_others(
 
     _client_buys(desk, "0.3")
 
-    _wait_until(_flat(desk.server.core.hedge_store))
+    _wait_until(_hedged(desk.server.core.hedge_store))
     after = _sim_orders(sim)
     new = _new_desk_orders(before, after)
     _assert_no_duplicates(new)
@@ -217,7 +223,7 @@ def test_a_venue_down_mid_twap_delays_but_never_doubles_the_hedge(
     time.sleep(1.0)
     admin(sim.base_url(venue), "outage", {"down": False})
 
-    _wait_until(_flat(desk.server.core.hedge_store), timeout=30)
+    _wait_until(_hedged(desk.server.core.hedge_store), timeout=30)
     new = _new_desk_orders(before, _sim_orders(sim))
     _assert_no_duplicates(new)
     assert sum(Decimal(o["executedQty"]) for o in new) == Decimal("0.4")
@@ -257,7 +263,7 @@ def test_kill_9_mid_twap_then_the_hedge_resumes_and_completes_once(
         engine = make_engine(load_config(config_path, env={}).database_url)
         try:
             store = HedgeStore(engine)
-            _wait_until(_flat(store), timeout=30)
+            _wait_until(_hedged(store), timeout=30)
             with engine.connect() as conn:
                 batches = conn.execute(select(hedge_batches)).all()
         finally:

@@ -74,6 +74,11 @@ def mode(feed: BookFeed, venue: str, symbol: str = "BTC/USDT") -> str:
     return feed.status()[venue][symbol].mode
 
 
+def all_streaming(feed: BookFeed, venue: str) -> bool:
+    """Every symbol of ``venue`` streams (so each has its subscription on the simulator)."""
+    return all(mode(feed, venue, symbol) == "streaming" for symbol in SYMBOLS)
+
+
 def book(snapshot: MarketSnapshot, venue: str, symbol: str = "BTC/USDT") -> VenueBook:
     found = snapshot.get(venue, symbol)
     assert found is not None
@@ -133,7 +138,7 @@ def test_streamed_books_are_exact_decimals_matching_the_sim(simulator: Simulator
 def test_stream_down_falls_back_to_polling_and_recovers(simulator: SimulatorThread) -> None:
     base = simulator.base_url("sim-b")
     with structlog.testing.capture_logs() as logs, running_feed(simulator) as (feed, snapshot):
-        wait_until(lambda: mode(feed, "sim-b") == "streaming")
+        wait_until(lambda: all_streaming(feed, "sim-b"))
         admin(base, "stream", {"down": True})
         try:
             wait_until(lambda: all(mode(feed, "sim-b", s) == "polling" for s in SYMBOLS))
@@ -165,7 +170,7 @@ def test_stream_down_falls_back_to_polling_and_recovers(simulator: SimulatorThre
 def test_a_gap_resyncs_and_the_book_matches_the_sim_again(simulator: SimulatorThread) -> None:
     base = simulator.base_url("sim-c")
     with structlog.testing.capture_logs() as logs, running_feed(simulator) as (feed, snapshot):
-        wait_until(lambda: mode(feed, "sim-c") == "streaming")
+        wait_until(lambda: all_streaming(feed, "sim-c"))
         assert admin(base, "stream/gap", {})["subscriptions"] >= 2
         wait_until(lambda: len(events(logs, "md.stream.resync", "sim-c")) >= 2)
         resyncs = events(logs, "md.stream.resync", "sim-c")
@@ -180,7 +185,7 @@ def test_a_gap_resyncs_and_the_book_matches_the_sim_again(simulator: SimulatorTh
 def test_outage_fails_both_ways_then_everything_recovers(simulator: SimulatorThread) -> None:
     base = simulator.base_url("sim-a")
     with structlog.testing.capture_logs() as logs, running_feed(simulator) as (feed, snapshot):
-        wait_until(lambda: mode(feed, "sim-a") == "streaming")
+        wait_until(lambda: all_streaming(feed, "sim-a"))
         admin(base, "outage", {"down": True})
         try:
             wait_until(lambda: len(events(logs, "md.venue.failed", "sim-a")) == len(SYMBOLS))
@@ -236,7 +241,7 @@ def test_an_unreachable_stream_polls_from_the_start(simulator: SimulatorThread) 
 
 def test_stop_closes_the_sockets_and_joins_the_thread(simulator: SimulatorThread) -> None:
     with running_feed(simulator) as (feed, _):
-        wait_until(lambda: all(mode(feed, v) == "streaming" for v in VENUES))
+        wait_until(lambda: all(all_streaming(feed, v) for v in VENUES))
         assert admin(simulator.base_url("sim-a"), "state")["wsClients"] >= 2
         started = time.monotonic()
     assert time.monotonic() - started < 5
