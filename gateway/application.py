@@ -142,8 +142,7 @@ class DeskApplication(fix.Application):  # type: ignore[misc] # SWIG base class 
         else:
             outcome = self._desk.request_quote(request)
         if isinstance(outcome, QuoteIssued):
-            pricing = {} if outcome.pricing is None else {"pricing": outcome.pricing.as_log()}
-            with self._audit.attached(pricing):
+            with self._audit.attached(outcome.audit_extra):
                 _send(codec.encode_quote(outcome), session_id)
         else:
             _send(codec.encode_rfq_reject(outcome), session_id)

@@ -1,7 +1,8 @@
 """Every FIX application message in and out, as an audit record on the write-behind queue.
 
-Runs on QuickFIX's threads, on the quote path: it only builds a record and queues it (no
-I/O), and it never raises into the gateway — a failure is an ``audit.record_failed`` error.
+Runs on QuickFIX's threads, on the quote path: it only copies the message's wire text and
+queues it (no I/O, no parsing: the audit writer's thread turns it into a record), and it
+never raises into the gateway — a failure is an ``audit.record_failed`` error.
 The body is ``{"fields": {tag: value}}`` with every field of the message but the framing
 (BeginString, BodyLength, CheckSum); a tag repeated in a group holds the list of its values.
 An outbound Quote also carries its pricing inputs under ``"pricing"``.
@@ -10,8 +11,9 @@ An outbound Quote also carries its pricing inputs under ``"pricing"``.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol, runtime_checkable
 
@@ -19,7 +21,7 @@ import quickfix as fix
 import structlog
 
 from desk.audit.body import canonical_body
-from desk.audit.record import AuditRecord
+from desk.audit.record import AuditRecord, DeferredRecord
 from desk.clock import Clock
 from gateway import tags as t
 
@@ -32,7 +34,7 @@ _SOH = "\x01"
 class AuditSink(Protocol):
     """Where audit records go: a queue, never a synchronous write."""
 
-    def submit(self, record: AuditRecord) -> None: ...
+    def submit(self, record: AuditRecord | DeferredRecord) -> None: ...
 
 
 @runtime_checkable
@@ -41,6 +43,25 @@ class AuditedDesk(Protocol):
 
     @property
     def audit(self) -> AuditSink: ...
+
+
+Extra = Callable[[], Mapping[str, Any]]
+"""What to add to a message's body, computed on the writer's thread (e.g. pricing inputs)."""
+
+
+@dataclass(frozen=True, slots=True)
+class FixWire:
+    """A FIX message as it went over the wire, to become an audit record on the writer."""
+
+    kind: str
+    wire: str
+    counterparty: str
+    at: datetime
+    extra: Extra | None = None
+
+    def build(self) -> AuditRecord:
+        extra = {} if self.extra is None else self.extra()
+        return fix_record(self.kind, self.wire, self.counterparty, self.at, extra)
 
 
 class FixAudit:
@@ -53,16 +74,17 @@ class FixAudit:
 
     def inbound(self, message: fix.Message, session_id: fix.SessionID, now: datetime) -> None:
         """Record an application message received (call from ``fromApp``)."""
-        self._record("fix.in", message, session_id, now, {})
+        self._record("fix.in", message, session_id, now, None)
 
     def outbound(self, message: fix.Message, session_id: fix.SessionID) -> None:
         """Record an application message about to go out (call from ``toApp``)."""
-        extra: Mapping[str, Any] = getattr(self._attached, "extra", {})
+        extra: Extra | None = getattr(self._attached, "extra", None)
         self._record("fix.out", message, session_id, self._clock.now(), extra)
 
     @contextmanager
-    def attached(self, extra: Mapping[str, Any]) -> Iterator[None]:
-        """Add ``extra`` to the body of what this thread sends inside the block.
+    def attached(self, extra: Extra) -> Iterator[None]:
+        """Add ``extra()`` to the body of what this thread sends inside the block (called on
+        the writer's thread, so it must only read immutable values).
 
         QuickFIX calls ``toApp`` on the sending thread, inside ``sendToTarget``, so a
         thread-local reaches exactly the message being sent.
@@ -79,14 +101,14 @@ class FixAudit:
         message: fix.Message,
         session_id: fix.SessionID,
         now: datetime,
-        extra: Mapping[str, Any],
+        extra: Extra | None,
     ) -> None:
         if self._sink is None:
             return
         try:
             # The session's other side is the counterparty, whichever way the message goes.
             counterparty = str(session_id.getTargetCompID().getValue())
-            self._sink.submit(fix_record(kind, message.toString(), counterparty, now, extra))
+            self._sink.submit(FixWire(kind, message.toString(), counterparty, now, extra))
         except Exception:
             log.exception("audit.record_failed", kind=kind, session=session_id.toString())
 

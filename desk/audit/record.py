@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from desk.audit.body import canonical_body
 
@@ -13,6 +13,17 @@ KINDS = ("fix.in", "fix.out", "ledger", "ops")
 
 # The ref columns, in the order they enter the canonical content (see desk.audit.chain).
 REF_COLUMNS = ("counterparty", "quote_req_id", "quote_id", "cl_ord_id", "order_id", "reason")
+
+
+class DeferredRecord(Protocol):
+    """A record whose row is built later, on the audit writer's thread, not the caller's.
+
+    ``build`` must be pure: the writer may call it again when it retries a batch. An
+    exception from it drops that one record (logged in full), never the batch.
+    """
+
+    def build(self) -> AuditRecord: ...
+
 
 OpsRecorder = Callable[[str, Mapping[str, Any]], None]
 """Records an ops action: ``record(action, details)`` (enqueue only, never I/O)."""

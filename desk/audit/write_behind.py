@@ -1,7 +1,9 @@
 """The write-behind queue: audit records leave the caller's thread at once and reach the
 database in batches from one writer thread, so the quote path never waits for a commit.
 
-``submit`` only appends to an in-memory queue. The writer takes up to ``max_batch`` records
+``submit`` only appends to an in-memory queue; a ``DeferredRecord`` (a FIX message as it
+went over the wire) is turned into its row on the writer's thread, so the caller does not
+even pay for that. The writer takes up to ``max_batch`` records
 once the oldest has waited ``linger_s`` (or the batch is full), inserts them in ONE
 transaction and only then drops them from the queue: a failed write is logged and retried
 with the same records, in order, behind nothing. ``stop`` writes everything still queued
@@ -19,7 +21,7 @@ from itertools import islice
 import structlog
 from sqlalchemy import Engine
 
-from desk.audit.record import AuditRecord
+from desk.audit.record import AuditRecord, DeferredRecord
 from desk.audit.store import append
 
 log = structlog.get_logger("desk.audit")
@@ -48,12 +50,12 @@ class AuditWriter:
         self._max_batch = max_batch
         self._linger_s = linger_s
         self._stop_timeout_s = stop_timeout_s
-        self._queue: deque[tuple[float, AuditRecord]] = deque()
+        self._queue: deque[tuple[float, AuditRecord | DeferredRecord]] = deque()
         self._cond = threading.Condition()
         self._stopping = False
         self._thread: threading.Thread | None = None
 
-    def submit(self, record: AuditRecord) -> None:
+    def submit(self, record: AuditRecord | DeferredRecord) -> None:
         """Queue ``record``; no I/O, no waiting beyond a short lock."""
         with self._cond:
             self._queue.append((time.monotonic(), record))
@@ -100,7 +102,7 @@ class AuditWriter:
             delay = min(delay * 2, RETRY_MAX_S)
         self._drain_on_stop()
 
-    def _next_batch(self) -> list[AuditRecord] | None:
+    def _next_batch(self) -> list[AuditRecord | DeferredRecord] | None:
         """Wait for a batch worth writing; None once stopping with nothing left."""
         with self._cond:
             while not self._queue:
@@ -114,10 +116,10 @@ class AuditWriter:
                 self._cond.wait(remaining)
             return [record for _, record in islice(self._queue, self._max_batch)]
 
-    def _try_write(self, batch: list[AuditRecord]) -> bool:
+    def _try_write(self, batch: list[AuditRecord | DeferredRecord]) -> bool:
         try:
             with self._engine.begin() as connection:
-                append(connection, batch)
+                append(connection, _built(batch))
         except Exception:
             log.exception("audit.write_failed", records=len(batch), queued=self.pending())
             return False
@@ -144,6 +146,21 @@ class AuditWriter:
         with self._cond:
             lost = [record for _, record in self._queue]
             self._queue.clear()
-        for record in lost:
+        for record in _built(lost):
             log.error("audit.record_not_written", **record.as_row())
         log.error("audit.records_not_written", records=len(lost))
+
+
+def _built(items: list[AuditRecord | DeferredRecord]) -> list[AuditRecord]:
+    """The rows of ``items``, building deferred ones; one that cannot be built is logged in
+    full and left out, so it never holds the records behind it."""
+    records: list[AuditRecord] = []
+    for item in items:
+        if isinstance(item, AuditRecord):
+            records.append(item)
+            continue
+        try:
+            records.append(item.build())
+        except Exception:
+            log.exception("audit.record_failed", record=repr(item))
+    return records

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Any
 
 from desk.domain.pricing_inputs import PricingInputs
 from desk.domain.rejects import OrderRejectCode, RfqRejectCode
@@ -45,6 +46,10 @@ class QuoteIssued:
     transact_time: datetime
     indicative: bool
     pricing: PricingInputs | None = None
+
+    def audit_extra(self) -> dict[str, Any]:
+        """What the audit record of this quote adds to the message: its pricing inputs."""
+        return {} if self.pricing is None else {"pricing": self.pricing.as_log()}
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Any
 
 from desk.config.model import MarketDataConfig, PricingConfig, VenueConfig
 from desk.marketdata.snapshot import Level, VenueBook
@@ -33,15 +34,24 @@ class SizedComposite:
         return (self.bid + self.ask) / 2
 
 
+# Sizes whose composite one HealthyBooks remembers (it lives until a venue's book changes).
+_SIZES_REMEMBERED = 64
+
+
 @dataclass(frozen=True, slots=True)
 class HealthyBooks:
-    """The venues that passed every check for one symbol at one instant."""
+    """The venues that passed every check for one symbol at one instant.
+
+    Its books never change, so what is derived from them is computed once and remembered in
+    ``memo``: every RFQ between two book updates reuses the same consolidated levels.
+    """
 
     symbol: str
     books: tuple[VenueBook, ...]
     weights: Mapping[str, Decimal]
     taker_fee_bps: Mapping[str, Decimal]
     excluded: Mapping[str, str]
+    memo: dict[Any, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def venues_used(self) -> tuple[str, ...]:
@@ -49,6 +59,15 @@ class HealthyBooks:
 
     def at_size(self, qty: Decimal) -> SizedComposite:
         """Per-venue VWAP to ``qty`` on each side, averaged with the configured weights."""
+        key = ("at_size", qty)
+        found: SizedComposite | None = self.memo.get(key)
+        if found is None:
+            found = self._at_size(qty)
+            if len(self.memo) < _SIZES_REMEMBERED:
+                self.memo[key] = found
+        return found
+
+    def _at_size(self, qty: Decimal) -> SizedComposite:
         total = sum((self.weights[b.venue] for b in self.books), Decimal(0))
         bid = sum(
             (vwap_or_whole_book(b.bids, qty) * self.weights[b.venue] for b in self.books),
@@ -62,6 +81,12 @@ class HealthyBooks:
 
     def top(self) -> SizedComposite:
         """The weighted best bid and best ask (the composite at the smallest size)."""
+        found: SizedComposite | None = self.memo.get("top")
+        if found is None:
+            found = self.memo["top"] = self._top()
+        return found
+
+    def _top(self) -> SizedComposite:
         total = sum((self.weights[b.venue] for b in self.books), Decimal(0))
         return SizedComposite(
             bid=sum((b.best_bid * self.weights[b.venue] for b in self.books), Decimal(0)) / total,
@@ -70,6 +95,13 @@ class HealthyBooks:
 
     def hedge_levels(self, *, buying: bool) -> tuple[Level, ...]:
         """Every healthy venue's levels on the side the desk would hedge on, net of fees."""
+        key = ("hedge_levels", buying)
+        found: tuple[Level, ...] | None = self.memo.get(key)
+        if found is None:
+            found = self.memo[key] = self._hedge_levels(buying)
+        return found
+
+    def _hedge_levels(self, buying: bool) -> tuple[Level, ...]:
         return consolidate(
             (
                 with_taker_fee(
@@ -95,6 +127,7 @@ class CompositeBuilder:
         self._stale_after_s = market_data.stale_after_ms / 1000
         self._min_venues = market_data.min_venues
         self._outliers = OutlierFilter(pricing.outlier_band_bps, pricing.outlier_readmit_bps)
+        self._last: dict[str, _Verdict] = {}
 
     def healthy(self, symbol: str, books: Sequence[VenueBook], now_mono: float) -> HealthyBooks:
         """The usable books for ``symbol``; raises NoMarket when fewer than the minimum."""
@@ -112,14 +145,31 @@ class CompositeBuilder:
                 excluded[book.venue] = "crossed"
             else:
                 usable.append(book)
+        # Between two book updates every RFQ sees the same books: reuse the last verdict (the
+        # outlier filter gives the same answer twice on the same books, see OutlierFilter).
+        ids = tuple(id(book) for book in usable)
+        last = self._last.get(symbol)
+        if last is None or last.ids != ids or last.excluded_before != excluded:
+            last = _Verdict(
+                ids, tuple(usable), dict(excluded), self._judge(symbol, usable, excluded)
+            )
+            self._last[symbol] = last
+        if isinstance(last.result, HealthyBooks):
+            return last.result
+        reason, why = last.result
+        raise NoMarket(reason, dict(why))
+
+    def _judge(
+        self, symbol: str, usable: list[VenueBook], excluded: dict[str, str]
+    ) -> HealthyBooks | tuple[str, dict[str, str]]:
         kept, outliers = self._outliers.split(symbol, usable)
-        excluded.update(outliers)
+        excluded = {**excluded, **outliers}
         if len(kept) < self._min_venues:
             detail = ", ".join(f"{v} {why}" for v, why in sorted(excluded.items())) or "no data"
-            raise NoMarket(
-                f"{len(kept)} healthy venue(s) for {symbol}, need {self._min_venues} ({detail})",
-                excluded,
+            reason = (
+                f"{len(kept)} healthy venue(s) for {symbol}, need {self._min_venues} ({detail})"
             )
+            return reason, excluded
         return HealthyBooks(
             symbol=symbol,
             books=tuple(kept),
@@ -127,3 +177,14 @@ class CompositeBuilder:
             taker_fee_bps=self._fees,
             excluded=excluded,
         )
+
+
+@dataclass(frozen=True, slots=True)
+class _Verdict:
+    """The last answer for one symbol and the books it was given (held, so their ids stay
+    theirs while the verdict is kept)."""
+
+    ids: tuple[int, ...]
+    usable: tuple[VenueBook, ...]
+    excluded_before: dict[str, str]
+    result: HealthyBooks | tuple[str, dict[str, str]]

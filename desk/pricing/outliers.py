@@ -4,6 +4,10 @@ As in CF Benchmarks' BRTI methodology: a venue whose mid deviates from the media
 usable venues by more than the band is excluded, and it is re-admitted only once it is back
 well inside the band (``readmit_bps``), so a venue hovering at the edge does not flap in and
 out of the composite from one quote to the next.
+
+Given the same books twice, the filter answers the same twice (an excluded venue is judged
+against the narrower readmit band, which it already failed; a kept one against the band it
+passed), so a caller may reuse the last verdict while the books have not changed.
 """
 
 from __future__ import annotations

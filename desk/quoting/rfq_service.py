@@ -85,33 +85,29 @@ class RfqService:
         }
 
     def handle(self, request: RfqRequest) -> RfqOutcome:
-        """Quote or reject ``request``; logs rfq.received and quote.sent / rfq.rejected."""
-        bound = log.bind(counterparty=request.counterparty, quote_req_id=request.quote_req_id)
-        bound.info(
-            "rfq.received",
-            symbol=request.symbol,
-            side=request.side,
-            order_qty=None if request.order_qty is None else fmt(request.order_qty),
-            cash_order_qty=None if request.cash_order_qty is None else fmt(request.cash_order_qty),
-            indicative=request.indicative,
-            account=request.account,
-        )
+        """Quote or reject ``request``; logs one event, quote.sent or rfq.rejected, carrying
+        the request's terms (one event per RFQ keeps logging off the quote's critical path)."""
         try:
             quote = self._quote(request)
         except _Reject as rej:
             text = reject_text(rej.code, rej.explanation)
-            bound.info("rfq.rejected", code=rej.code.name, reason=rej.code.fix_reason, text=text)
+            log.info(
+                "rfq.rejected",
+                **_request_terms(request),
+                code=rej.code.name,
+                reason=rej.code.fix_reason,
+                text=text,
+            )
             return RfqRejected(request=request, code=rej.code, text=text)
         self._quote_book.add(quote)
-        bound.info(
+        log.info(
             "quote.sent",
+            **_request_terms(request),
             quote_id=quote.quote_id,
-            symbol=quote.symbol,
             qty=fmt(quote.qty),
             bid_px=None if quote.bid_px is None else fmt(quote.bid_px),
             offer_px=None if quote.offer_px is None else fmt(quote.offer_px),
             valid_until=quote.valid_until.isoformat(timespec="milliseconds"),
-            indicative=quote.indicative,
             **(quote.pricing.as_log() if quote.pricing is not None else {}),
         )
         return quote
@@ -264,6 +260,20 @@ class RfqService:
                 f"{fmt(max_qty)} {inst.base}{whose}",
             )
         return qty
+
+
+def _request_terms(request: RfqRequest) -> dict[str, object]:
+    """The request as logged: who asked, for what, how much."""
+    return {
+        "counterparty": request.counterparty,
+        "quote_req_id": request.quote_req_id,
+        "symbol": request.symbol,
+        "side": request.side,
+        "order_qty": None if request.order_qty is None else fmt(request.order_qty),
+        "cash_order_qty": None if request.cash_order_qty is None else fmt(request.cash_order_qty),
+        "indicative": request.indicative,
+        "account": request.account,
+    }
 
 
 def _truncate_ms(moment: datetime) -> datetime:

@@ -111,7 +111,7 @@ def test_messages_in_and_out_when_passing_the_gateway_then_queued_without_io(
         NoMarketDesk().request_quote(codec.decode_quote_request(_quote_request(), "CLIENT1", NOW))
     )
     app.toApp(rfq_reject, SESSION)
-    with audit.attached({"pricing": PRICING}):
+    with audit.attached(lambda: {"pricing": PRICING}):
         app.toApp(_quote(), SESSION)
     app.toApp(_order_reject(), SESSION)
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import threading
 import time
 
 from sqlalchemy import Engine
 from structlog.testing import capture_logs
 
 from desk.audit.chain import first_break
+from desk.audit.record import AuditRecord
 from desk.audit.write_behind import AuditWriter
 from tests.audit.chain_rows import chain, record
 
@@ -113,3 +115,41 @@ def test_stop_when_database_stays_down_then_each_record_is_logged(sqlite_url: st
         ("rfq-1", record(1).body, "error")
     ]
     assert events[-1] == {"event": "audit.records_not_written", "records": 1, "log_level": "error"}
+
+
+class _Deferred:
+    """A deferred record: built on the writer's thread, or failing there."""
+
+    def __init__(self, n: int | None) -> None:
+        self.n = n
+        self.built_on: list[str] = []
+
+    def build(self) -> AuditRecord:
+        self.built_on.append(threading.current_thread().name)
+        if self.n is None:
+            raise ValueError("cannot build this one")
+        return record(self.n)
+
+    def __repr__(self) -> str:
+        return f"_Deferred({self.n})"
+
+
+def test_deferred_records_when_one_cannot_be_built_then_it_alone_is_dropped_and_logged(
+    engine: Engine,
+) -> None:
+    writer = AuditWriter(engine, linger_s=0.01)
+    first, broken, last = _Deferred(1), _Deferred(None), _Deferred(2)
+    writer.start()
+    try:
+        with capture_logs() as logs:
+            for item in (first, broken, record(3), last):
+                writer.submit(item)
+            _wait_for_rows(engine, 3)
+    finally:
+        writer.stop()
+
+    assert [row.record for row in chain(engine)] == [record(1), record(3), record(2)]
+    assert first.built_on == ["audit-writer"]  # not the submitting thread
+    [failed] = [e for e in logs if e["event"] == "audit.record_failed"]
+    assert failed["record"] == "_Deferred(None)"
+    assert failed["log_level"] == "error"

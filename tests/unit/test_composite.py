@@ -287,3 +287,61 @@ def test_hedge_levels_when_venues_charge_different_fees_then_ordered_by_price_af
     assert result.hedge_levels(buying=True) == levels(("100.2", "1"), ("100.6005", "1"))
     # a's bid 99.9 yields 99.4005 after fees: b's 100.0 comes first.
     assert result.hedge_levels(buying=False) == levels(("100.0", "1"), ("99.4005", "1"))
+
+
+# --- reuse between book updates -----------------------------------------------------------------
+
+
+def test_healthy_when_books_unchanged_then_same_verdict_and_derived_levels_reused() -> None:
+    composite = builder()
+    books = [around("a", "100"), around("b", "100"), around("c", "100.6")]
+
+    first = composite.healthy(SYMBOL, books, NOW)
+    levels_first = first.hedge_levels(buying=True)
+    again = composite.healthy(SYMBOL, list(books), NOW + 0.5)
+
+    assert again is first
+    assert again.hedge_levels(buying=True) is levels_first
+    assert again.top() is first.top()
+    assert again.excluded == {"c": "outlier 60 bps from median 100 (limit 50)"}
+
+
+def test_healthy_when_one_book_replaced_then_judged_afresh() -> None:
+    composite = builder()
+    first = composite.healthy(SYMBOL, [around("a", "100"), around("b", "100")], NOW)
+
+    moved = composite.healthy(SYMBOL, [around("a", "100"), around("b", "101")], NOW)
+
+    assert moved is not first
+    assert moved.top().ask == Decimal("100.6")
+
+
+def test_healthy_when_unchanged_book_ages_past_stale_then_excluded_despite_reuse() -> None:
+    composite = builder()
+    books = [book("a"), book("b", changed_mono=NOW - 1.5)]
+    assert composite.healthy(SYMBOL, books, NOW).venues_used == ("a", "b")
+
+    later = composite.healthy(SYMBOL, books, NOW + 1.0)
+
+    assert later.venues_used == ("a",)
+    assert later.excluded == {"b": "stale 2.5s"}
+
+
+def test_healthy_when_no_market_twice_then_both_raise_with_the_reasons() -> None:
+    composite = builder(min_venues=2)
+    books = [around("a", "100")]
+
+    for _ in range(2):
+        with pytest.raises(NoMarket) as raised:
+            composite.healthy(SYMBOL, books, NOW)
+        assert raised.value.reason == "1 healthy venue(s) for BTC/USDT, need 2 (no data)"
+
+
+def test_healthy_when_outlier_drifts_back_with_reuse_then_hysteresis_unchanged() -> None:
+    composite = builder()
+    a, b = around("a", "100"), around("b", "100")
+    for mid, used in (("100.6", ("a", "b")), ("100.4", ("a", "b")), ("100.2", ("a", "b", "c"))):
+        c = around("c", mid)
+        # Asked twice on the same books: the second answer is the first one.
+        assert composite.healthy(SYMBOL, [a, b, c], NOW).venues_used == used
+        assert composite.healthy(SYMBOL, [a, b, c], NOW).venues_used == used

@@ -121,10 +121,13 @@ def test_handle_when_quote_sent_then_logged_with_composite_mid_and_venues(desk: 
     with capture_logs() as logs:
         q = quoted(desk.service.handle(rfq(side=Side.BUY)))
 
-    [received] = [e for e in logs if e["event"] == "rfq.received"]
-    [sent] = [e for e in logs if e["event"] == "quote.sent"]
-    assert received["counterparty"] == "CLIENT1"
-    assert received["order_qty"] == "1"
+    # One event per RFQ: quote.sent carries the request's terms too.
+    [sent] = [e for e in logs if str(e["event"]).startswith(("rfq.", "quote."))]
+    assert sent["event"] == "quote.sent"
+    assert sent["order_qty"] == "1"
+    assert sent["cash_order_qty"] is None
+    assert sent["side"] is Side.BUY
+    assert sent["symbol"] == "BTC/USDT"
     assert sent["quote_id"] == q.quote_id
     assert sent["counterparty"] == "CLIENT1"
     assert sent["quote_req_id"] == q.quote_req_id
