@@ -178,8 +178,6 @@ class BatchWorker:
         )
         now = ctx.clock.now()
         ctx.store.record_order(order, now)
-        if self._batch.first_order_at is None:
-            ctx.store.mark_first_order(self._batch.id, now)
         await self._settle(order, send=True)
 
     async def _settle(self, order: HedgeOrderRecord, *, send: bool = False) -> None:

@@ -11,6 +11,7 @@ from sqlalchemy.exc import ArgumentError
 from sqlalchemy.pool import QueuePool, StaticPool
 
 from desk.audit.chain import sha256_hex, utc_text
+from desk.ledger.sqlite_write_gate import gated_connection_factory
 
 __all__ = ["SQLITE_FUNCTIONS", "SQLITE_PRAGMAS", "make_engine", "normalise_url", "redact_url"]
 
@@ -75,7 +76,11 @@ def _sqlite_engine(url: URL) -> Engine:
     kwargs: dict[str, Any] = {
         # Commits arrive from several QuickFIX threads; each checks a connection out of the
         # pool, so no connection is used by two threads at once and the sqlite3 guard is moot.
-        "connect_args": {"check_same_thread": False},
+        "connect_args": {
+            "check_same_thread": False,
+            # In-process writers queue on a lock, not in SQLite's sleeping busy handler.
+            "factory": gated_connection_factory(),
+        },
     }
     if in_memory:
         # One in-memory database exists per connection; share a single one (tests only).

@@ -249,14 +249,6 @@ class HedgeStore:
             for r in rows
         ]
 
-    def mark_first_order(self, batch_id: int, at: datetime) -> None:
-        with self._engine.begin() as conn:
-            conn.execute(
-                update(hedge_batches)
-                .where(hedge_batches.c.id == batch_id, hedge_batches.c.first_order_at.is_(None))
-                .values(first_order_at=at)
-            )
-
     def finish_batch(self, batch_id: int, result: BatchResult, at: datetime) -> None:
         """Close a batch with its quality figures; its intents become DONE or FAILED."""
         intent_status = "DONE" if result.status == "DONE" else "FAILED"
@@ -283,8 +275,19 @@ class HedgeStore:
 
     # --- exchange orders -----------------------------------------------------------------
     def record_order(self, order: HedgeOrderRecord, at: datetime) -> None:
-        """Write the order down *before* it is sent: after a crash its id is what is queried."""
+        """Write the order down *before* it is sent: after a crash its id is what is queried.
+
+        The batch's first order also stamps the batch's ``first_order_at``, in the same
+        transaction (one commit before the order can go out, not two).
+        """
         with self._engine.begin() as conn:
+            conn.execute(
+                update(hedge_batches)
+                .where(
+                    hedge_batches.c.id == order.batch_id, hedge_batches.c.first_order_at.is_(None)
+                )
+                .values(first_order_at=at)
+            )
             conn.execute(
                 insert(hedge_orders),
                 {

@@ -3,6 +3,7 @@ fills book once, positions derive from every fill."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 from decimal import Decimal
 
@@ -129,7 +130,9 @@ def test_orders_when_recorded_and_updated_then_read_back(store: HedgeStore, ledg
         filled_qty=Decimal(0),
     )
     store.record_order(order, T0)
-    store.mark_first_order(batch.id, T0)
+    # The first order stamps the batch; a later one leaves the stamp alone.
+    later = replace(order, client_order_id=f"otc-b{batch.id}-c1-v0", clip_no=1)
+    store.record_order(later, T0 + timedelta(milliseconds=1))
     store.update_order(
         order.client_order_id,
         status="FILLED",
@@ -138,7 +141,7 @@ def test_orders_when_recorded_and_updated_then_read_back(store: HedgeStore, ledg
         at=T0 + timedelta(milliseconds=3),
     )
 
-    [stored] = store.orders_of(batch.id)
+    stored, _ = store.orders_of(batch.id)
     assert (stored.status, stored.filled_qty, stored.exchange_order_id) == (
         "FILLED",
         Decimal(1),
