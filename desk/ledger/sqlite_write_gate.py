@@ -57,6 +57,11 @@ class GatedConnection(sqlite3.Connection):
     def cursor(self, factory: Any = None) -> sqlite3.Cursor:  # type: ignore[override]
         return super().cursor(factory or _GatedCursor)
 
+    @property
+    def holds_gate(self) -> bool:
+        """Whether this connection's transaction holds the gate now."""
+        return self._holds_gate
+
     def enter_gate(self) -> None:
         """Wait for the gate unless this connection's transaction already holds it."""
         if not self._holds_gate:

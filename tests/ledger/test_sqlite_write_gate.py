@@ -26,7 +26,7 @@ def engine(tmp_path: Path) -> Iterator[Engine]:
 def _holds_gate(conn: Connection) -> bool:
     raw = conn.connection.dbapi_connection
     assert isinstance(raw, GatedConnection)
-    return raw._holds_gate  # noqa: SLF001 - the state under test
+    return raw.holds_gate
 
 
 def test_a_write_takes_the_gate_until_commit_and_a_read_never_does(engine: Engine) -> None:
