@@ -39,6 +39,9 @@ class QuoteBook:
 
     def add(self, quote: QuoteIssued) -> None:
         with self._lock:
+            # Pruned here too, not only when an order arrives: a counterparty that only asks
+            # for quotes must not grow the book without bound.
+            self._prune(quote.transact_time)
             self._quotes[quote.quote_id] = _Entry(quote)
             self._expiry_order.append((quote.valid_until, quote.quote_id))
 

@@ -162,3 +162,15 @@ def test_lookup_when_retention_passed_after_expiry_then_quote_forgotten() -> Non
     assert caught.value.code is OrderRejectCode.QUOTE_UNKNOWN
     assert len(book) == 1
     assert book.lookup(fresh.quote_id, "CLIENT1", fresh.valid_until) == fresh
+
+
+def test_add_when_only_quotes_flow_for_an_hour_then_the_book_stays_bounded() -> None:
+    book = QuoteBook()
+    for second in range(3600):
+        at = T0 + timedelta(seconds=second)
+        book.add(quote(transact_time=at, valid_until=at + timedelta(seconds=5)))
+
+    # No order ever came to prune it: adding does. What is left is what a late order could
+    # still ask about (expired less than RETENTION ago), and the quotes still valid.
+    retained = RETENTION.total_seconds() + 5
+    assert retained <= len(book) <= retained + 1
