@@ -16,6 +16,7 @@ import pytest
 
 from desk.config.model import VenueConfig
 from desk.domain.side import Side
+from desk.venues.ccxt_factory import make_exchange
 from desk.venues.ccxt_orders import open_venue_orders
 from desk.venues.errors import (
     AmbiguousOrderOutcome,
@@ -26,6 +27,7 @@ from desk.venues.errors import (
     VenueError,
 )
 from desk.venues.orders import ExchangeOrderStatus, VenueOrders
+from desk.venues.request_throttle import RequestThrottle
 from exchange_sim.config import DEMO_API_KEY, DEMO_API_SECRET
 from exchange_sim.runner import SimulatorThread
 from tests.exchange_sim.helpers import admin_post
@@ -105,6 +107,27 @@ def test_place_market_reports_fills_exactly_as_the_venue_booked_them(
     assert fill.client_order_id == "otc-b1-c1-v0"
     assert fill.executed_at.tzinfo is UTC
     assert all(isinstance(f.price, Decimal) and isinstance(f.fee, Decimal) for f in state.fills)
+
+
+def test_requests_are_paced_by_ccxts_bucket_with_idle_time_credited(venue: VenueConfig) -> None:
+    exchange = make_exchange(venue, timeout_ms=3000)
+
+    async def body() -> tuple[float, float]:
+        try:
+            await exchange.load_markets()  # a heavy endpoint: the count goes negative...
+            await asyncio.sleep(0.3)  # ...and idle time brings it back up to capacity
+            tokens, charged = exchange.throttler.tokens, exchange.throttler.charged
+            await exchange.create_order(BTC, "market", "buy", QTY, None, {"clientOrderId": "otc-t1"})
+            return tokens, exchange.throttler.charged - charged
+        finally:
+            await exchange.close()
+
+    tokens, order_cost = asyncio.run(body())
+
+    assert isinstance(exchange.throttler, RequestThrottle)
+    assert exchange.throttler.refill_per_ms == 1 / exchange.rateLimit  # ccxt's own bucket
+    assert tokens == 1  # ccxt's capacity: idle time was credited, up to the cap
+    assert order_cost > 0  # the order endpoint's cost was charged
 
 
 def test_order_by_client_id_returns_the_same_order_and_fills(venue: VenueConfig) -> None:
