@@ -117,7 +117,8 @@ def test_requests_are_paced_by_ccxts_bucket_with_idle_time_credited(venue: Venue
             await exchange.load_markets()  # a heavy endpoint: the count goes negative...
             await asyncio.sleep(0.3)  # ...and idle time brings it back up to capacity
             tokens, charged = exchange.throttler.tokens, exchange.throttler.charged
-            await exchange.create_order(BTC, "market", "buy", QTY, None, {"clientOrderId": "otc-t1"})
+            params = {"clientOrderId": "otc-t1"}
+            await exchange.create_order(BTC, "market", "buy", QTY, None, params)
             return tokens, exchange.throttler.charged - charged
         finally:
             await exchange.close()
