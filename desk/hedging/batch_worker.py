@@ -66,8 +66,11 @@ class HedgeContext:
 class BatchWorker:
     """Runs one batch to DONE or FAILED; safe to start again on a half-done batch."""
 
-    def __init__(self, batch: BatchRecord, ctx: HedgeContext) -> None:
+    def __init__(self, batch: BatchRecord, ctx: HedgeContext, *, new: bool = False) -> None:
+        """``new``: the batch was just opened, so it has no orders yet and nothing to read
+        back before its first clip (a resumed batch reads what it already did)."""
         self._batch = batch
+        self._new = new
         self._ctx = ctx
         self._inst = ctx.instruments[batch.symbol]
         self._log = log.bind(hedge_id=batch.id, symbol=batch.symbol, side=batch.side.value)
@@ -91,7 +94,7 @@ class BatchWorker:
 
     async def _work(self) -> None:
         batch = self._batch
-        existing = self._ctx.store.orders_of(batch.id)
+        existing = [] if self._new else self._ctx.store.orders_of(batch.id)
         for order in existing:
             if order.status not in _FINAL:
                 await self._settle(order)
@@ -102,8 +105,10 @@ class BatchWorker:
         # is done or the attempts are used up.
         extra = 0
         clip_no = next_clip
+        nothing_filled_yet = self._new
         while True:
-            remaining = total - self._filled()
+            remaining = total if nothing_filled_yet else total - self._filled()
+            nothing_filled_yet = False
             if remaining < self._inst.min_qty:
                 return
             if clip_no < len(schedule):

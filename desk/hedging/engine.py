@@ -23,6 +23,7 @@ from desk.ledger.hedge_store import BatchRecord, HedgeStore
 from desk.positions.inventory import Inventory
 from desk.pricing.engine import PricingEngine
 from desk.risk.halts import RuntimeHalts
+from desk.venues.errors import VenueError
 from desk.venues.orders import VenueOrders
 
 log = structlog.get_logger("desk.hedging")
@@ -100,6 +101,8 @@ class HedgeEngine:
         self._wake = asyncio.Event()
         self._stopping = asyncio.Event()
         self._started.set()
+        # Orders need not wait for this: one that comes first loads what it needs itself.
+        preparing = [asyncio.ensure_future(self._prepare(v)) for v in self._ctx.venues.values()]
         try:
             for batch in self._store.working_batches():
                 log.info("hedge.resumed", hedge_id=batch.id, symbol=batch.symbol)
@@ -120,14 +123,21 @@ class HedgeEngine:
         finally:
             # Cancelling mid-order is safe: the order row is written before it is sent and a
             # restart resolves it by its client order id.
-            for task in self._active.values():
+            for task in (*self._active.values(), *preparing):
                 task.cancel()
-            await asyncio.gather(*self._active.values(), return_exceptions=True)
+            await asyncio.gather(*self._active.values(), *preparing, return_exceptions=True)
             for venue in self._ctx.venues.values():
                 try:
                     await venue.close()
                 except Exception:
                     log.exception("hedge.venue_close_failed")
+
+    async def _prepare(self, venue: VenueOrders) -> None:
+        try:
+            await venue.prepare()
+        except VenueError as exc:
+            # Not fatal: the first order loads what it needs, and says so if it cannot.
+            log.warning("hedge.venue_prepare_failed", venue=venue.venue, error=str(exc))
 
     def _open_batches(self) -> None:
         for symbol in self._store.symbols_with_pending_intents():
@@ -143,15 +153,15 @@ class HedgeEngine:
                 inst.lot,
             )
             if batch is not None:
-                self._spawn(batch)
+                self._spawn(batch, new=True)
 
-    def _spawn(self, batch: BatchRecord) -> None:
-        task = asyncio.ensure_future(self._work(batch))
+    def _spawn(self, batch: BatchRecord, *, new: bool = False) -> None:
+        task = asyncio.ensure_future(self._work(batch, new))
         self._active[batch.symbol] = task
 
-    async def _work(self, batch: BatchRecord) -> None:
+    async def _work(self, batch: BatchRecord, new: bool) -> None:
         try:
-            await BatchWorker(batch, self._ctx).run()
+            await BatchWorker(batch, self._ctx, new=new).run()
         except asyncio.CancelledError:
             raise
         except Exception:

@@ -161,3 +161,9 @@ def exact_sum(values: Iterable[Decimal]) -> Decimal:
         exact.prec = _SUM_PRECISION
         exact.traps[Inexact] = exact.traps[Rounded] = True
         return canonical_decimal(sum(values, Decimal(0)))
+
+
+def sqlite_decimal_add(left: str, right: str) -> str:
+    """``desk_decimal_add`` on SQLite: the exact sum of two stored decimals, stored the same way
+    (canonical text, as ``DecimalType`` writes it)."""
+    return format(exact_sum((Decimal(left), Decimal(right))), "f")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -11,6 +12,7 @@ from sqlalchemy.exc import ArgumentError
 from sqlalchemy.pool import QueuePool, StaticPool
 
 from desk.audit.chain import sha256_hex, utc_text
+from desk.ledger.column_types import sqlite_decimal_add
 from desk.ledger.sqlite_write_gate import gated_connection_factory
 
 __all__ = ["SQLITE_FUNCTIONS", "SQLITE_PRAGMAS", "make_engine", "normalise_url", "redact_url"]
@@ -37,9 +39,14 @@ def sqlite_audit_time(stored: str) -> str:
     return utc_text(moment)
 
 
-# The audit chain's SQL functions (PostgreSQL gets them from migration 0004_audit), registered
+# The SQL functions of the audit chain and the positions trigger (PostgreSQL gets its own from
+# migrations 0004_audit and 0006_positions), registered
 # as deterministic so SQLite may use them in triggers and indexes.
-SQLITE_FUNCTIONS = (("desk_sha256", sha256_hex), ("desk_audit_time", sqlite_audit_time))
+SQLITE_FUNCTIONS: tuple[tuple[str, int, Callable[..., str]], ...] = (
+    ("desk_sha256", 1, sha256_hex),
+    ("desk_audit_time", 1, sqlite_audit_time),
+    ("desk_decimal_add", 2, sqlite_decimal_add),  # the positions trigger (0006_positions)
+)
 
 _PG_DRIVERS = {"postgres", "postgresql", "postgresql+psycopg"}
 
@@ -98,8 +105,8 @@ def _sqlite_engine(url: URL) -> Engine:
                 cursor.execute(pragma)
         finally:
             cursor.close()
-        for name, function in SQLITE_FUNCTIONS:
-            dbapi_connection.create_function(name, 1, function, deterministic=True)
+        for name, arity, function in SQLITE_FUNCTIONS:
+            dbapi_connection.create_function(name, arity, function, deterministic=True)
 
     return engine
 

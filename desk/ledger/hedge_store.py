@@ -7,10 +7,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import ROUND_FLOOR, Decimal
-from typing import Any
 
 import structlog
-from sqlalchemy import Engine, func, insert, select, update
+from sqlalchemy import Engine, bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from desk.domain.fills import FillEvent
@@ -25,6 +24,7 @@ from desk.ledger.models import (
     hedge_intents,
     hedge_orders,
     ledger_meta,
+    positions,
 )
 from desk.ledger.records import BookingConflict
 
@@ -35,6 +35,7 @@ log = structlog.get_logger("desk.ledger")
 _EXCHANGE_FILL_TERMS = (
     "venue", "symbol", "side", "qty", "price", "fee", "fee_currency", "client_order_id",
 )  # fmt: skip
+_POSITION = select(positions.c.qty).where(positions.c.symbol == bindparam("symbol"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,7 +117,9 @@ class HedgeStore:
 
     def positions_by_symbol(self) -> dict[str, Decimal]:
         """Net base quantity per symbol (buys positive) over every booked fill."""
-        return self._net(fills.c.symbol)
+        with self._engine.connect() as conn:
+            rows = conn.execute(select(positions.c.symbol, positions.c.qty)).all()
+        return {symbol: qty for symbol, qty in rows}
 
     def positions_by_asset(self) -> dict[str, Decimal]:
         """Net quantity per asset: base legs from quantities, quote legs from notionals and
@@ -134,20 +137,6 @@ class HedgeStore:
             legs.setdefault(quote, []).append(-sign * qty * price)
             legs.setdefault(fee_currency, []).append(-fee)
         return {asset: exact_sum(values) for asset, values in legs.items()}
-
-    def _net(self, key: Any) -> dict[str, Decimal]:
-        with self._engine.connect() as conn:
-            if self._postgres:
-                rows = conn.execute(
-                    select(key, fills.c.side, func.sum(fills.c.qty)).group_by(key, fills.c.side)
-                ).all()
-            else:
-                # SQLite's SUM would turn TEXT decimals into floats: add them up exactly here.
-                rows = conn.execute(select(key, fills.c.side, fills.c.qty)).all()
-        signed: dict[str, list[Decimal]] = {}
-        for name, side, qty in rows:
-            signed.setdefault(name, []).append(qty if side == Side.BUY.value else -qty)
-        return {name: exact_sum(values) for name, values in signed.items()}
 
     # --- intents and batches -------------------------------------------------------------
     def symbols_with_pending_intents(self) -> list[str]:
@@ -167,11 +156,12 @@ class HedgeStore:
         symbol's whole position back to flat (rounded down to ``lot``); None if no intent was
         pending.
 
-        The position is read in the same transaction, after the claim: every claimed intent's
-        fill is in it, and a fill committed later brings its own pending intent. Netting is
-        therefore exact, offsetting client flow is internalised, and dust below a lot stays in
-        the position for the next batch. On PostgreSQL the intents are locked with SKIP
-        LOCKED, so two hedgers never claim the same intent.
+        The position (one row, kept by the database from every fill) is read in the same
+        transaction, after the claim: every claimed intent's fill is in it, and a fill
+        committed later brings its own pending intent. Netting is therefore exact, offsetting
+        client flow is internalised, and dust below a lot stays in the position for the next
+        batch. On PostgreSQL the intents are locked with SKIP LOCKED, so two hedgers never
+        claim the same intent.
         """
         with self._engine.begin() as conn:
             claim = select(hedge_intents.c.id, hedge_intents.c.trade_id).where(
@@ -183,10 +173,7 @@ class HedgeStore:
             if not claimed:
                 return None
             intent_ids = [row.id for row in claimed]
-            rows = conn.execute(
-                select(fills.c.side, fills.c.qty).where(fills.c.symbol == symbol)
-            ).all()
-            position = exact_sum([q if side == Side.BUY.value else -q for side, q in rows])
+            position = conn.execute(_POSITION, {"symbol": symbol}).scalar() or Decimal(0)
             side = Side.SELL if position > 0 else Side.BUY
             qty = (abs(position) / lot).to_integral_value(rounding=ROUND_FLOOR) * lot
             batch_id = int(

@@ -382,6 +382,24 @@ class AuditLog(Base):
 audit_log: Table = Base.metadata.tables["audit_log"]
 
 
+# --- positions (revision 0006_positions) ---------------------------------------------------
+
+
+class Position(Base):
+    """The desk's net base quantity per symbol over every booked fill (buys positive).
+
+    Kept by a trigger on ``fills`` (migration 0006_positions), never written by the desk.
+    """
+
+    __tablename__ = "positions"
+
+    symbol: Mapped[str] = mapped_column(String, primary_key=True)
+    qty: Mapped[Decimal] = mapped_column(DecimalType())
+
+
+positions: Table = Base.metadata.tables["positions"]
+
+
 # The Core tables, for statements on the latency path without ORM session overhead.
 desk_boots: Table = Base.metadata.tables["desk_boots"]
 orders: Table = Base.metadata.tables["orders"]

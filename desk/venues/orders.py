@@ -79,6 +79,10 @@ class VenueOrders(Protocol):
     @property
     def venue(self) -> str: ...
 
+    async def prepare(self) -> None:
+        """Load the venue's markets and open its connection ahead of the first order."""
+        ...
+
     async def place_market(
         self, symbol: str, side: Side, qty: Decimal, client_order_id: str
     ) -> ExchangeOrderState:

@@ -17,7 +17,7 @@ import pytest
 from desk.config.model import VenueConfig
 from desk.domain.side import Side
 from desk.venues.ccxt_factory import make_exchange
-from desk.venues.ccxt_orders import open_venue_orders
+from desk.venues.ccxt_orders import CcxtVenueOrders, open_venue_orders
 from desk.venues.errors import (
     AmbiguousOrderOutcome,
     InsufficientBalance,
@@ -348,3 +348,26 @@ def test_reads_under_a_rate_limit_are_rate_limited(venue: VenueConfig, admin: st
     err = raised(venue, body)
     assert isinstance(err, RateLimited)
     assert err.retry_after_s == 2.0
+
+
+def test_prepare_loads_the_markets_before_any_order(venue: VenueConfig) -> None:
+    exchange = make_exchange(venue, timeout_ms=3000)
+
+    async def body() -> None:
+        orders = CcxtVenueOrders(venue, exchange)
+        try:
+            await orders.prepare()
+        finally:
+            await orders.close()
+
+    asyncio.run(body())
+
+    assert BTC in exchange.markets
+
+
+def test_prepare_during_an_outage_is_transient(venue: VenueConfig, admin: str) -> None:
+    admin_post(admin, "/admin/outage", {"down": True})
+
+    err = raised(venue, lambda orders: orders.prepare())
+
+    assert isinstance(err, TransientVenueError)

@@ -8,9 +8,12 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from sqlalchemy import select
 
 from desk.domain.side import Side
+from desk.ledger.column_types import exact_sum
 from desk.ledger.hedge_store import HedgeOrderRecord, HedgeStore
+from desk.ledger.models import fills
 from desk.ledger.records import BookingConflict
 from desk.ledger.repository import Ledger
 from desk.venues.orders import ExchangeFill, exchange_fill_event
@@ -148,3 +151,24 @@ def test_orders_when_recorded_and_updated_then_read_back(store: HedgeStore, ledg
         "42",
     )
     assert store.working_batches()[0].first_order_at == T0
+
+
+def test_positions_follow_every_fill_exactly_whoever_books_it(
+    ledger: Ledger, store: HedgeStore
+) -> None:
+    # 17 significant digits: a float would round.
+    ledger.book_fill(booking(side=Side.SELL, qty=Decimal("1.1234567890123456")))  # desk buys
+    ledger.book_fill(booking(side=Side.BUY, qty=Decimal("0.0000000000000001")))
+    ledger.book_fill(booking(side=Side.BUY, qty=Decimal("2"), symbol="ETH/USD"))
+    store.book_fill_event(exchange_fill_event(exchange_fill("t1", "0.5", Side.SELL)), T0)
+
+    with ledger.engine.connect() as conn:
+        rows = conn.execute(select(fills.c.symbol, fills.c.side, fills.c.qty)).all()
+    recomputed: dict[str, list[Decimal]] = {}
+    for symbol, side, qty in rows:
+        recomputed.setdefault(symbol, []).append(qty if side == "BUY" else -qty)
+
+    assert store.positions_by_symbol() == {s: exact_sum(q) for s, q in recomputed.items()}
+    assert store.position("BTC/USD") == Decimal("0.6234567890123455")
+    assert store.position("ETH/USD") == Decimal("-2")
+    assert store.position("SOL/USD") == 0

@@ -7,6 +7,7 @@ import shutil
 import subprocess
 import sys
 from datetime import timedelta
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -15,7 +16,9 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect, make_url
 from sqlalchemy.exc import DBAPIError
 
+from desk.domain.side import Side
 from desk.ledger.database import make_engine
+from desk.ledger.hedge_store import HedgeStore
 from desk.ledger.migrate import current_revision, head_revision, sql_dir, upgrade
 from desk.ledger.models import TRADE_LOG_COLUMNS, Base
 from desk.ledger.repository import Ledger
@@ -30,11 +33,12 @@ TABLES = {
     "fills",
     "hedge_batches",
     "hedge_orders",
+    "positions",
 }
-HEAD = "0005_compliance"
+HEAD = "0006_positions"
 
 
-def test_head_is_the_hedging_revision() -> None:
+def test_head_is_the_positions_revision() -> None:
     assert head_revision() == HEAD
     assert sql_dir() == REPO / "sql"
 
@@ -141,3 +145,24 @@ def test_compliance_query_runs_in_psql(pg_url: str) -> None:
     assert rows[0].split(",")[1] == "2026-01-05 12:00:00.123456+00"
     assert ",JAN," in rows[0]
     assert ",0.000123450000000000,61234.560000000000000000," in rows[0]
+
+
+def test_positions_revision_fills_the_table_from_the_fills_already_booked(
+    empty_db_url: str,
+) -> None:
+    upgrade(empty_db_url, "0005_compliance")
+    engine = make_engine(empty_db_url)
+    try:
+        ledger = Ledger(engine)  # a client BUY is a desk SELL, and the other way round
+        ledger.book_fill(booking(side=Side.BUY, qty=Decimal("2.5")))
+        ledger.book_fill(booking(side=Side.SELL, qty=Decimal("0.75")))
+        ledger.book_fill(booking(side=Side.SELL, qty=Decimal("1"), symbol="ETH/USD"))
+
+        upgrade(empty_db_url)
+
+        assert HedgeStore(engine).positions_by_symbol() == {
+            "BTC/USD": Decimal("-1.75"),
+            "ETH/USD": Decimal("1"),
+        }
+    finally:
+        engine.dispose()
