@@ -116,9 +116,14 @@ class OrderService:
             price=None if order.price is None else fmt(order.price),
             poss_resend=order.poss_resend,
         )
-        existing = self._ledger.find_repeat(order.counterparty, order.cl_ord_id, order)
-        if existing is not None:
-            return self._repeat(order, existing, bound)
+        if order.poss_resend:
+            # A resend of a filled order gets the original fill back, so look it up first. Any
+            # other reuse of a ClOrdID is refused by the ledger's unique key when the order is
+            # booked or its rejection recorded (DuplicateClOrdID, answered below exactly as
+            # here): the lookup would be one more query on every order's path.
+            existing = self._ledger.find_repeat(order.counterparty, order.cl_ord_id, order)
+            if existing is not None:
+                return self._repeat(order, existing, bound)
         try:
             quote, price = self._validate(order)
             return self._execute(order, quote, price, bound)

@@ -341,6 +341,21 @@ def test_handle_when_cl_ord_id_reused_then_duplicate_and_no_second_trade(desk: R
     filled(desk.service.handle(order(second, cl_ord_id="C-2")))
 
 
+def test_handle_when_cl_ord_id_reused_on_a_used_quote_then_duplicate_not_quote_used(
+    desk: Rig,
+) -> None:
+    # The reused ClOrdID is the answer even when the order would fail validation too.
+    q = desk.issue()
+    filled(desk.service.handle(order(q, cl_ord_id="C-1")))
+
+    with capture_logs() as logs:
+        outcome = desk.service.handle(order(q, cl_ord_id="C-1"))
+
+    rejected(outcome, OrderRejectCode.DUPLICATE_CLORDID, 6)
+    assert desk.counts() == {"orders": 1, "trades": 1, "hedge_intents": 1, "fills": 1}
+    assert [e["event"] for e in logs] == ["order.received", "order.rejected"]
+
+
 def test_handle_when_poss_resend_of_filled_order_then_original_fill_resent(desk: Rig) -> None:
     q = desk.issue()
     original = filled(desk.service.handle(order(q, cl_ord_id="C-1")))
