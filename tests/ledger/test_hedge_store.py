@@ -3,6 +3,7 @@ fills book once, positions derive from every fill."""
 
 from __future__ import annotations
 
+import threading
 from dataclasses import replace
 from datetime import timedelta
 from decimal import Decimal
@@ -172,3 +173,36 @@ def test_positions_follow_every_fill_exactly_whoever_books_it(
     assert store.position("BTC/USD") == Decimal("0.6234567890123455")
     assert store.position("ETH/USD") == Decimal("-2")
     assert store.position("SOL/USD") == 0
+
+
+def test_client_and_exchange_fills_booked_at_once_neither_deadlock_nor_lose_a_fill(
+    ledger: Ledger, store: HedgeStore
+) -> None:
+    # Each booking takes the audit chain's lock and the symbol's position row. Taken in two
+    # orders by two transactions, PostgreSQL would break one of them as a deadlock.
+    rounds = 40
+    errors: list[BaseException] = []
+
+    def clients() -> None:
+        try:
+            for _ in range(rounds):
+                ledger.book_fill(booking(side=Side.BUY, qty=Decimal("0.01")))  # desk -0.01
+        except BaseException as exc:
+            errors.append(exc)
+
+    def hedger() -> None:
+        try:
+            for n in range(rounds):
+                event = exchange_fill_event(exchange_fill(f"x{n}", "0.03"))  # desk +0.03
+                store.book_fill_event(event, T0)
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=f) for f in (clients, clients, hedger)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+
+    assert errors == []
+    assert store.position("BTC/USD") == rounds * (Decimal("0.03") - 2 * Decimal("0.01"))

@@ -13,7 +13,11 @@ to the sum of the fills on both backends).
 
 * PostgreSQL: a PL/pgSQL trigger function upserts ``qty = qty + signed fill``. The row lock it
   takes is held to the commit, so concurrent bookings in one symbol queue on it for one
-  commit each.
+  commit each. Every transaction that books a fill also appends to the audit chain, whose
+  trigger holds an advisory lock to the commit (0004_audit); this trigger takes that lock
+  first, so the two are always taken in the same order. (Taken the other way round by a
+  client booking and a hedger booking at once, they deadlocked: PostgreSQL broke each one
+  after a second.)
 * SQLite: decimals are canonical TEXT, so the sum is done by ``desk_decimal_add(a, b)``, which
   the desk registers on every connection (``desk.ledger.database``) like the audit chain's
   functions; a shell without it can read positions but not book fills.
@@ -36,9 +40,12 @@ down_revision: str | Sequence[str] | None = "0005_compliance"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-PG_FUNCTION = """
+# The audit chain's advisory lock key ("deskaudt"), as in 0004_audit.
+PG_AUDIT_LOCK = 0x6465736B61756474
+PG_FUNCTION = f"""
 CREATE FUNCTION desk_apply_fill_to_position() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
+    PERFORM pg_advisory_xact_lock({PG_AUDIT_LOCK});
     INSERT INTO positions (symbol, qty)
     VALUES (NEW.symbol, CASE WHEN NEW.side = 'BUY' THEN NEW.qty ELSE -NEW.qty END)
     ON CONFLICT (symbol) DO UPDATE SET qty = positions.qty + EXCLUDED.qty;
