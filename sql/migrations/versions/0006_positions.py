@@ -52,7 +52,7 @@ BEGIN
     RETURN NULL;
 END
 $$
-"""
+"""  # noqa: S608 - DDL from this module's constants, no input
 PG_TRIGGER = """
 CREATE TRIGGER trg_fills_position AFTER INSERT ON fills
 FOR EACH ROW EXECUTE FUNCTION desk_apply_fill_to_position()
