@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import socket
 from collections.abc import Mapping
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -69,7 +70,7 @@ class DeskCore:
         self.boot_epoch = self.ledger.start_boot(clock.now(), socket.gethostname(), os.getpid())
         self.ids = IdFactory(self.boot_epoch)
         self.snapshot = MarketSnapshot()
-        self.quote_book = QuoteBook()
+        self.quote_book = QuoteBook(timedelta(seconds=config.quote_retention_s))
         now = clock.now()
         day_start = start_of_day(now)
         self.credit = CreditLines(

@@ -11,6 +11,7 @@ from typing import Any
 
 from desk.config.hedging_section import parse_hedging
 from desk.config.model import (
+    DEFAULT_QUOTE_RETENTION_S,
     DEFAULT_TIER,
     CounterpartyConfig,
     DeskConfig,
@@ -161,6 +162,7 @@ def load_config(path: Path | None = None, env: Mapping[str, str] | None = None) 
     database_url = env.get("DESK_DATABASE_URL") or database_url
     settlement_lag_days = desk.integer("settlement_lag_days", 0)
     halted = desk.boolean("halted", False)
+    quote_retention_s = desk.integer("quote_retention_s", DEFAULT_QUOTE_RETENTION_S, minimum=1)
     desk.reject_unknown()
 
     fix = _parse_fix(root.table("fix"), base, var_dir, env)
@@ -198,6 +200,7 @@ def load_config(path: Path | None = None, env: Mapping[str, str] | None = None) 
         simulator=simulator,
         settlement_lag_days=settlement_lag_days,
         halted=halted,
+        quote_retention_s=quote_retention_s,
         var_dir=var_dir,
         pricing=pricing,
         tiers=tiers,

@@ -13,6 +13,7 @@ OverSlippage = Literal["reject", "penalty"]
 """What a request beyond the depth within ``max_slippage_bps`` gets: a reject or a penalty."""
 
 DEFAULT_TIER = "standard"
+DEFAULT_QUOTE_RETENTION_S = 600
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,6 +175,9 @@ class DeskConfig:
     simulator: SimConfig | None
     settlement_lag_days: int = 0
     halted: bool = False
+    # How long a quote stays known after it expires, so a late order hears QUOTE_EXPIRED
+    # rather than QUOTE_UNKNOWN; the quote book's memory grows with it.
+    quote_retention_s: int = DEFAULT_QUOTE_RETENTION_S
     var_dir: Path = field(default=Path("var"))
     pricing: PricingConfig = field(default_factory=PricingConfig)
     tiers: dict[str, TierConfig] = field(

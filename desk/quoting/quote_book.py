@@ -10,7 +10,8 @@ from datetime import datetime, timedelta
 from desk.domain.messages import QuoteIssued
 from desk.domain.rejects import OrderRejectCode
 
-# Quotes stay known this long after expiry so a late order hears QUOTE_EXPIRED, not UNKNOWN.
+# Quotes stay known this long after expiry so a late order hears QUOTE_EXPIRED, not UNKNOWN
+# (the desk's default; ``[desk] quote_retention_s`` sets it).
 RETENTION = timedelta(minutes=10)
 
 
@@ -32,7 +33,8 @@ class QuoteLookupError(Exception):
 class QuoteBook:
     """Thread-safe store of issued quotes; ``claim`` makes a tradeable quote single-use."""
 
-    def __init__(self) -> None:
+    def __init__(self, retention: timedelta = RETENTION) -> None:
+        self._retention = retention
         self._quotes: dict[str, _Entry] = {}
         self._expiry_order: deque[tuple[datetime, str]] = deque()
         self._lock = threading.Lock()
@@ -46,7 +48,7 @@ class QuoteBook:
             self._expiry_order.append((quote.valid_until, quote.quote_id))
 
     def _prune(self, now: datetime) -> None:
-        horizon = now - RETENTION
+        horizon = now - self._retention
         while self._expiry_order and self._expiry_order[0][0] < horizon:
             _, quote_id = self._expiry_order.popleft()
             self._quotes.pop(quote_id, None)

@@ -262,6 +262,21 @@ def test_load_when_min_qty_above_max_qty_then_error_names_min_qty(tmp_path: Path
     assert_names(config_error(path), path, "instruments.ETH/USDT.min_qty")
 
 
+def test_load_when_quote_retention_set_then_used_and_default_is_ten_minutes(
+    tmp_path: Path,
+) -> None:
+    assert load_config(write(tmp_path, VALID), env={}).quote_retention_s == 600
+    path = broken(tmp_path, 'var_dir = "var"', 'var_dir = "var"\nquote_retention_s = 90')
+
+    assert load_config(path, env={}).quote_retention_s == 90
+
+
+def test_load_when_quote_retention_zero_then_error_names_it(tmp_path: Path) -> None:
+    path = broken(tmp_path, 'var_dir = "var"', 'var_dir = "var"\nquote_retention_s = 0')
+
+    assert_names(config_error(path), path, "desk.quote_retention_s")
+
+
 def test_load_when_allowed_symbol_not_configured_then_error_names_allowed_symbols(
     tmp_path: Path,
 ) -> None:

@@ -174,3 +174,17 @@ def test_add_when_only_quotes_flow_for_an_hour_then_the_book_stays_bounded() -> 
     # still ask about (expired less than RETENTION ago), and the quotes still valid.
     retained = RETENTION.total_seconds() + 5
     assert retained <= len(book) <= retained + 1
+
+
+def test_retention_when_configured_shorter_then_quotes_forgotten_sooner() -> None:
+    book = QuoteBook(retention=timedelta(seconds=30))
+    old = quote()
+    book.add(old)
+
+    with pytest.raises(QuoteLookupError) as caught:
+        book.lookup(old.quote_id, "CLIENT1", old.valid_until + timedelta(seconds=30))
+    assert caught.value.code is OrderRejectCode.QUOTE_EXPIRED
+
+    with pytest.raises(QuoteLookupError) as caught:
+        book.lookup(old.quote_id, "CLIENT1", old.valid_until + timedelta(seconds=30) + US)
+    assert caught.value.code is OrderRejectCode.QUOTE_UNKNOWN
