@@ -35,7 +35,72 @@ log = structlog.get_logger("desk.ledger")
 _EXCHANGE_FILL_TERMS = (
     "venue", "symbol", "side", "qty", "price", "fee", "fee_currency", "client_order_id",
 )  # fmt: skip
+# Built once: constructing a statement per call (and its cache key) was a large share of the
+# hedger's CPU, which competes with the booking thread for the GIL. Parameters are named b_*
+# where a column of the same name is in the statement's SET clause.
 _POSITION = select(positions.c.qty).where(positions.c.symbol == bindparam("symbol"))
+_PENDING_SYMBOLS = (
+    select(hedge_intents.c.symbol)
+    .where(hedge_intents.c.status == "PENDING")
+    .distinct()
+    .order_by(hedge_intents.c.symbol)
+)
+_CLAIM = select(hedge_intents.c.id, hedge_intents.c.trade_id).where(
+    hedge_intents.c.symbol == bindparam("symbol"), hedge_intents.c.status == "PENDING"
+)
+_CLAIM_LOCKED = _CLAIM.with_for_update(skip_locked=True)
+_INSERT_BATCH = insert(hedge_batches).returning(hedge_batches.c.id)
+_START_INTENTS = (
+    update(hedge_intents)
+    .where(hedge_intents.c.id.in_(bindparam("ids", expanding=True)))
+    .values(status="WORKING", batch_id=bindparam("b_batch_id"), updated_at=bindparam("b_at"))
+)
+_FINISH_BATCH = (
+    update(hedge_batches)
+    .where(hedge_batches.c.id == bindparam("b_id"))
+    .values(
+        status=bindparam("b_status"),
+        completed_at=bindparam("b_at"),
+        filled_qty=bindparam("b_filled_qty"),
+        avg_price=bindparam("b_avg_price"),
+        fees_quote=bindparam("b_fees_quote"),
+        slippage_bps=bindparam("b_slippage_bps"),
+        fee_bps=bindparam("b_fee_bps"),
+        error=bindparam("b_error"),
+    )
+)
+_FINISH_INTENTS = (
+    update(hedge_intents)
+    .where(hedge_intents.c.batch_id == bindparam("b_batch_id"))
+    .values(status=bindparam("b_status"), updated_at=bindparam("b_at"))
+)
+_FIRST_ORDER_AT = (
+    update(hedge_batches)
+    .where(hedge_batches.c.id == bindparam("b_id"), hedge_batches.c.first_order_at.is_(None))
+    .values(first_order_at=bindparam("b_at"))
+)
+_INSERT_ORDER = insert(hedge_orders)
+_UPDATE_ORDER = (
+    update(hedge_orders)
+    .where(hedge_orders.c.client_order_id == bindparam("b_client_order_id"))
+    .values(
+        status=bindparam("b_status"),
+        filled_qty=bindparam("b_filled_qty"),
+        exchange_order_id=bindparam("b_exchange_order_id"),
+        updated_at=bindparam("b_at"),
+        error=bindparam("b_error"),
+    )
+)
+_ORDERS_OF = (
+    select(hedge_orders)
+    .where(hedge_orders.c.batch_id == bindparam("batch_id"))
+    .order_by(hedge_orders.c.clip_no, hedge_orders.c.client_order_id)
+)
+_INSERT_FILL = insert(fills).returning(fills.c.id)
+_INSERT_AUDIT = insert(audit_log)
+_FILLS_OF_ORDERS = select(fills.c.qty, fills.c.price, fills.c.fee, fills.c.fee_currency).where(
+    fills.c.client_order_id.in_(bindparam("ids", expanding=True))
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,14 +205,8 @@ class HedgeStore:
 
     # --- intents and batches -------------------------------------------------------------
     def symbols_with_pending_intents(self) -> list[str]:
-        stmt = (
-            select(hedge_intents.c.symbol)
-            .where(hedge_intents.c.status == "PENDING")
-            .distinct()
-            .order_by(hedge_intents.c.symbol)
-        )
         with self._engine.connect() as conn:
-            return list(conn.execute(stmt).scalars())
+            return list(conn.execute(_PENDING_SYMBOLS).scalars())
 
     def open_batch(
         self, symbol: str, algo: str, arrival_mid: Decimal | None, now: datetime, lot: Decimal
@@ -164,12 +223,8 @@ class HedgeStore:
         claim the same intent.
         """
         with self._engine.begin() as conn:
-            claim = select(hedge_intents.c.id, hedge_intents.c.trade_id).where(
-                hedge_intents.c.symbol == symbol, hedge_intents.c.status == "PENDING"
-            )
-            if self._postgres:
-                claim = claim.with_for_update(skip_locked=True)
-            claimed = conn.execute(claim).all()
+            claim = _CLAIM_LOCKED if self._postgres else _CLAIM
+            claimed = conn.execute(claim, {"symbol": symbol}).all()
             if not claimed:
                 return None
             intent_ids = [row.id for row in claimed]
@@ -178,7 +233,7 @@ class HedgeStore:
             qty = (abs(position) / lot).to_integral_value(rounding=ROUND_FLOOR) * lot
             batch_id = int(
                 conn.execute(
-                    insert(hedge_batches).returning(hedge_batches.c.id),
+                    _INSERT_BATCH,
                     {
                         "symbol": symbol,
                         "side": side.value,
@@ -192,11 +247,7 @@ class HedgeStore:
                     },
                 ).scalar_one()
             )
-            conn.execute(
-                update(hedge_intents)
-                .where(hedge_intents.c.id.in_(intent_ids))
-                .values(status="WORKING", batch_id=batch_id, updated_at=now)
-            )
+            conn.execute(_START_INTENTS, {"ids": intent_ids, "b_batch_id": batch_id, "b_at": now})
         return BatchRecord(
             id=batch_id,
             symbol=symbol,
@@ -241,23 +292,21 @@ class HedgeStore:
         intent_status = "DONE" if result.status == "DONE" else "FAILED"
         with self._engine.begin() as conn:
             conn.execute(
-                update(hedge_batches)
-                .where(hedge_batches.c.id == batch_id)
-                .values(
-                    status=result.status,
-                    completed_at=at,
-                    filled_qty=result.filled_qty,
-                    avg_price=result.avg_price,
-                    fees_quote=result.fees_quote,
-                    slippage_bps=result.slippage_bps,
-                    fee_bps=result.fee_bps,
-                    error=result.error,
-                )
+                _FINISH_BATCH,
+                {
+                    "b_id": batch_id,
+                    "b_status": result.status,
+                    "b_at": at,
+                    "b_filled_qty": result.filled_qty,
+                    "b_avg_price": result.avg_price,
+                    "b_fees_quote": result.fees_quote,
+                    "b_slippage_bps": result.slippage_bps,
+                    "b_fee_bps": result.fee_bps,
+                    "b_error": result.error,
+                },
             )
             conn.execute(
-                update(hedge_intents)
-                .where(hedge_intents.c.batch_id == batch_id)
-                .values(status=intent_status, updated_at=at)
+                _FINISH_INTENTS, {"b_batch_id": batch_id, "b_status": intent_status, "b_at": at}
             )
 
     # --- exchange orders -----------------------------------------------------------------
@@ -268,15 +317,9 @@ class HedgeStore:
         transaction (one commit before the order can go out, not two).
         """
         with self._engine.begin() as conn:
+            conn.execute(_FIRST_ORDER_AT, {"b_id": order.batch_id, "b_at": at})
             conn.execute(
-                update(hedge_batches)
-                .where(
-                    hedge_batches.c.id == order.batch_id, hedge_batches.c.first_order_at.is_(None)
-                )
-                .values(first_order_at=at)
-            )
-            conn.execute(
-                insert(hedge_orders),
+                _INSERT_ORDER,
                 {
                     "client_order_id": order.client_order_id,
                     "batch_id": order.batch_id,
@@ -305,25 +348,20 @@ class HedgeStore:
     ) -> None:
         with self._engine.begin() as conn:
             conn.execute(
-                update(hedge_orders)
-                .where(hedge_orders.c.client_order_id == client_order_id)
-                .values(
-                    status=status,
-                    filled_qty=filled_qty,
-                    exchange_order_id=exchange_order_id,
-                    updated_at=at,
-                    error=error,
-                )
+                _UPDATE_ORDER,
+                {
+                    "b_client_order_id": client_order_id,
+                    "b_status": status,
+                    "b_filled_qty": filled_qty,
+                    "b_exchange_order_id": exchange_order_id,
+                    "b_at": at,
+                    "b_error": error,
+                },
             )
 
     def orders_of(self, batch_id: int) -> list[HedgeOrderRecord]:
-        stmt = (
-            select(hedge_orders)
-            .where(hedge_orders.c.batch_id == batch_id)
-            .order_by(hedge_orders.c.clip_no, hedge_orders.c.client_order_id)
-        )
         with self._engine.connect() as conn:
-            rows = conn.execute(stmt).all()
+            rows = conn.execute(_ORDERS_OF, {"batch_id": batch_id}).all()
         return [
             HedgeOrderRecord(
                 client_order_id=r.client_order_id,
@@ -352,9 +390,9 @@ class HedgeStore:
         row = fill_row(event, booked_at)
         try:
             with self._engine.begin() as conn:
-                fill_id = conn.execute(insert(fills).returning(fills.c.id), row).scalar_one()
+                fill_id = conn.execute(_INSERT_FILL, row).scalar_one()
                 write_journal_entry(conn, event, int(fill_id), booked_at)
-                conn.execute(insert(audit_log), exchange_fill_audit_row(event, booked_at))
+                conn.execute(_INSERT_AUDIT, exchange_fill_audit_row(event, booked_at))
         except IntegrityError as exc:
             with self._engine.connect() as conn:
                 existing = conn.execute(
@@ -380,8 +418,6 @@ class HedgeStore:
         """Every booked fill of these orders."""
         if not client_order_ids:
             return []
-        stmt = select(fills.c.qty, fills.c.price, fills.c.fee, fills.c.fee_currency).where(
-            fills.c.client_order_id.in_(list(client_order_ids))
-        )
         with self._engine.connect() as conn:
-            return [BookedFill(*r) for r in conn.execute(stmt).all()]
+            rows = conn.execute(_FILLS_OF_ORDERS, {"ids": list(client_order_ids)}).all()
+        return [BookedFill(*r) for r in rows]

@@ -108,6 +108,11 @@ def obligations_of(event: FillEvent, lines: tuple[Posting, ...]) -> tuple[Postin
     return tuple(line for line in lines if line.account == account)
 
 
+_INSERT_POSTINGS = insert(postings)
+_INSERT_ENTRY = insert(journal_entries)
+_INSERT_OBLIGATIONS = insert(settlement_obligations)
+
+
 def write_journal_entry(
     conn: Connection,
     event: FillEvent,
@@ -122,7 +127,7 @@ def write_journal_entry(
     """
     lines = postings_of(event)
     conn.execute(
-        insert(postings),
+        _INSERT_POSTINGS,
         [
             {"entry_key": event.booking_key, "account": p.account, "asset": p.asset,
              "amount": p.amount}
@@ -130,7 +135,7 @@ def write_journal_entry(
         ],
     )  # fmt: skip
     conn.execute(
-        insert(journal_entries),
+        _INSERT_ENTRY,
         {
             "entry_key": event.booking_key,
             "fill_id": fill_id,
@@ -143,7 +148,7 @@ def write_journal_entry(
         if trade_id is None or event.settl_date is None:
             raise ValueError(f"client fill {event.booking_key} needs a trade id and settl_date")
         conn.execute(
-            insert(settlement_obligations),
+            _INSERT_OBLIGATIONS,
             [
                 {
                     "trade_id": trade_id,
