@@ -40,20 +40,22 @@ class QuoteReqIdRegistry:
 
     def __init__(self) -> None:
         self._day: date | None = None
-        self._seen: set[tuple[str, str]] = set()
+        # One set per counterparty rather than (counterparty, id) tuples: a day's ids are the
+        # biggest thing the desk keeps per RFQ, and a tuple per id added a third to it.
+        self._seen: dict[str, set[str]] = {}
         self._lock = threading.Lock()
 
     def first_use(self, counterparty: str, quote_req_id: str, now: datetime) -> bool:
         today = now.astimezone(UTC).date()
-        key = (counterparty, quote_req_id)
         with self._lock:
             # Forward only, as for credit: a late request from yesterday keeps today's ids.
             if self._day is None or today > self._day:
                 self._day = today
                 self._seen.clear()
-            if key in self._seen:
+            seen = self._seen.setdefault(counterparty, set())
+            if quote_req_id in seen:
                 return False
-            self._seen.add(key)
+            seen.add(quote_req_id)
             return True
 
 
