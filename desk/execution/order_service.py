@@ -92,7 +92,7 @@ class OrderService:
         quote_book: QuoteBook,
         credit: CreditLines,
         inventory: Inventory,
-        on_booked: Callable[[], None] | None = None,
+        on_booked: Callable[[str], None] | None = None,
     ) -> None:
         self._config = config
         self._ledger = ledger
@@ -259,7 +259,7 @@ class OrderService:
             desk_position=fmt(position),
         )
         if self._on_booked is not None:
-            self._on_booked()
+            self._on_booked(booking.symbol)
         return fill_from_record(record, resent=False)
 
     def _reject(

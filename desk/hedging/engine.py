@@ -3,7 +3,9 @@
 Woken at once when a client fill is booked (``notify``) and every ``poll_ms`` otherwise, it
 resumes batches left WORKING by an earlier run, opens one batch per instrument with pending
 intents (never two at once for one instrument: the next batch nets whatever arrived
-meanwhile), and watches unhedged exposure.
+meanwhile), and watches unhedged exposure. Woken for a booking, it looks only at that
+booking's instrument; every poll it asks the outbox for every instrument with pending
+intents (left by a restart, or by another desk process on the same database).
 """
 
 from __future__ import annotations
@@ -67,6 +69,10 @@ class HedgeEngine:
         self._started = threading.Event()
         self._active: dict[str, asyncio.Task[None]] = {}
         self._over_limit_since: dict[str, float] = {}
+        # Instruments booked since they were last looked at (the hedger's thread only); one
+        # with a batch still working stays here until that batch ends.
+        self._due: set[str] = set()
+        self._scan_outbox = True
         self._alerted: set[str] = set()
 
     def start(self) -> None:
@@ -83,11 +89,20 @@ class HedgeEngine:
             self._thread.join(timeout)
             self._thread = None
 
-    def notify(self) -> None:
-        """A client fill was booked: look at the outbox now rather than at the next poll."""
-        loop, wake = self._loop, self._wake
-        if loop is not None and wake is not None and not loop.is_closed():
-            loop.call_soon_threadsafe(wake.set)
+    def notify(self, symbol: str | None = None) -> None:
+        """A client fill in ``symbol`` was booked: hedge it now rather than at the next poll
+        (no symbol: look at the whole outbox now)."""
+        loop = self._loop
+        if loop is not None and not loop.is_closed():
+            loop.call_soon_threadsafe(self._booked, symbol)
+
+    def _booked(self, symbol: str | None) -> None:
+        if symbol is None:
+            self._scan_outbox = True
+        else:
+            self._due.add(symbol)
+        if self._wake is not None:
+            self._wake.set()
 
     def _run(self) -> None:
         loop = asyncio.new_event_loop()
@@ -113,10 +128,15 @@ class HedgeEngine:
                     self._open_batches()
                     self._watch_exposure()
                 except Exception:
+                    self._scan_outbox = True  # whatever was due is found again by the scan
                     log.exception("hedge.loop_failed")
                 wake = asyncio.ensure_future(self._wake.wait())
                 stop = asyncio.ensure_future(self._stopping.wait())
-                await asyncio.wait({wake, stop}, timeout=poll_s, return_when="FIRST_COMPLETED")
+                done, _ = await asyncio.wait(
+                    {wake, stop}, timeout=poll_s, return_when="FIRST_COMPLETED"
+                )
+                if not done:
+                    self._scan_outbox = True  # a poll, not a booking
                 wake.cancel()
                 stop.cancel()
                 self._wake.clear()
@@ -140,8 +160,14 @@ class HedgeEngine:
             log.warning("hedge.venue_prepare_failed", venue=venue.venue, error=str(exc))
 
     def _open_batches(self) -> None:
-        for symbol in self._store.symbols_with_pending_intents():
-            if symbol in self._active or symbol not in self._config.instruments:
+        if self._scan_outbox:
+            self._scan_outbox = False
+            self._due.update(self._store.symbols_with_pending_intents())
+        for symbol in sorted(self._due):
+            if symbol in self._active:
+                continue  # its batch's end wakes the loop, and the symbol is still due
+            self._due.discard(symbol)
+            if symbol not in self._config.instruments:
                 continue
             inst = self._config.instruments[symbol]
             mid = self._ctx.pricing.composite_mid(symbol)

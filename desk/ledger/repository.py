@@ -417,9 +417,7 @@ class Ledger:
                     "updated_at": fill["executed_at"],
                 },
             )
-            fill_id = conn.execute(
-                _INSERT_FILL, {**canonical, "trade_id": trade_id}
-            ).scalar_one()
+            fill_id = conn.execute(_INSERT_FILL, {**canonical, "trade_id": trade_id}).scalar_one()
             write_journal_entry(conn, event, int(fill_id), fill["executed_at"], trade_id)
             conn.execute(_INSERT_AUDIT, audit)
         return trade_id

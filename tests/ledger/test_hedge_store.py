@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from desk.domain.side import Side
 from desk.ledger.column_types import exact_sum
-from desk.ledger.hedge_store import HedgeOrderRecord, HedgeStore
+from desk.ledger.hedge_store import BatchRecord, HedgeOrderRecord, HedgeStore
 from desk.ledger.models import fills
 from desk.ledger.records import BookingConflict
 from desk.ledger.repository import Ledger
@@ -206,3 +206,45 @@ def test_client_and_exchange_fills_booked_at_once_neither_deadlock_nor_lose_a_fi
 
     assert errors == []
     assert store.position("BTC/USD") == rounds * (Decimal("0.03") - 2 * Decimal("0.01"))
+
+
+def test_open_batch_when_hedgers_race_bookings_then_each_intent_claimed_exactly_once(
+    ledger: Ledger, store: HedgeStore
+) -> None:
+    # Two hedgers (as two desk processes on one PostgreSQL would run) claim while fills are
+    # booked: no intent may end in two batches or in none.
+    other = HedgeStore(ledger.engine)
+    batches: list[BatchRecord] = []
+    errors: list[BaseException] = []
+
+    def book() -> None:
+        try:
+            for _ in range(30):
+                ledger.book_fill(booking(side=Side.BUY, qty=Decimal("0.1")))
+        except BaseException as exc:
+            errors.append(exc)
+
+    def claim(hedger: HedgeStore) -> None:
+        try:
+            for _ in range(30):
+                batch = hedger.open_batch("BTC/USD", "router", None, T0, LOT)
+                if batch is not None:
+                    batches.append(batch)
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [
+        threading.Thread(target=f) for f in (book, lambda: claim(store), lambda: claim(other))
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    last = store.open_batch("BTC/USD", "router", None, T0, LOT)  # whatever came after
+    if last is not None:
+        batches.append(last)
+
+    assert errors == []
+    claimed = [trade_id for batch in batches for trade_id in batch.trade_ids]
+    assert len(claimed) == len(set(claimed)) == 30
+    assert store.symbols_with_pending_intents() == []
