@@ -27,6 +27,7 @@ from gateway import tags as t
 from gateway.fix_audit import FixAudit
 from gateway.logon_guard import LogonGuard
 from gateway.ports import DeskPort
+from gateway.wire import WireFields
 
 log = structlog.get_logger("gateway")
 
@@ -53,7 +54,7 @@ class DeskApplication(fix.Application):  # type: ignore[misc] # SWIG base class 
         self._guard = guard
         self._clock = clock
         self._audit = audit
-        self._handlers: dict[str, Callable[[fix.Message, fix.SessionID, str, datetime], None]] = {
+        self._handlers: dict[str, Callable[[WireFields, fix.SessionID, str, datetime], None]] = {
             t.MSG_QUOTE_REQUEST: self._on_quote_request,
             t.MSG_NEW_ORDER_SINGLE: self._on_new_order,
             t.MSG_ORDER_STATUS_REQUEST: self._on_status_request,
@@ -102,25 +103,37 @@ class DeskApplication(fix.Application):  # type: ignore[misc] # SWIG base class 
 
     def toApp(self, message: fix.Message, session_id: fix.SessionID) -> None:
         try:
-            header = message.getHeader()
-            resend = header.isSetField(t.POSS_DUP_FLAG) and header.getField(t.POSS_DUP_FLAG) == "Y"
-            stale = resend and str(header.getField(t.MSG_TYPE)) in _NOT_RESENT
+            fields = WireFields.of(message)
+            resend = fields.get(t.POSS_DUP_FLAG) == "Y"
+            stale = resend and fields.get(t.MSG_TYPE) in _NOT_RESENT
         except Exception:
             log.exception("gateway.callback_failed", callback="toApp")
             return
         if stale:
             raise fix.DoNotSend()
-        self._audit.outbound(message, session_id)
+        # The session's other side is the counterparty, whichever way the message goes.
+        # The session has filled in the header by now; the fallback is for a bare message.
+        self._audit.outbound(fields.wire, fields.get(t.TARGET_COMP_ID) or _cp(session_id))
 
     def fromApp(self, message: fix.Message, session_id: fix.SessionID) -> None:
         now = self._clock.now()
-        self._audit.inbound(message, session_id, now)
         try:
-            msg_type = str(message.getHeader().getField(t.MSG_TYPE))
+            fields = WireFields.of(message)  # one call into the engine, then Python
+        except Exception:
+            log.exception(
+                "gateway.callback_failed", callback="fromApp", session=session_id.toString()
+            )
+            self._internal_error(message, session_id, now)
+            return
+        # The engine checked SenderCompID against the session: it is the counterparty.
+        cp = fields.get(t.SENDER_COMP_ID) or _cp(session_id)
+        self._audit.inbound(fields.wire, cp, now)
+        try:
+            msg_type = fields.required(t.MSG_TYPE)
             handler = self._handlers.get(msg_type)
             if handler is None:
                 raise fix.UnsupportedMessageType()
-            handler(message, session_id, _cp(session_id), now)
+            handler(fields, session_id, cp, now)
         except _FIX_REJECTS:
             raise
         except Exception:
@@ -131,14 +144,14 @@ class DeskApplication(fix.Application):  # type: ignore[misc] # SWIG base class 
 
     # --- application messages ----------------------------------------------------------
     def _on_quote_request(
-        self, message: fix.Message, session_id: fix.SessionID, cp: str, now: datetime
+        self, fields: WireFields, session_id: fix.SessionID, cp: str, now: datetime
     ) -> None:
         try:
-            request = codec.decode_quote_request(message, cp, now)
+            request = codec.decode_quote_request(fields, cp, now)
         except codec.RfqDecodeError as exc:
             outcome: QuoteIssued | RfqRejected = _bad_rfq(exc.request, exc.problem)
         except codec.DecodeError as exc:
-            outcome = _bad_rfq(_bare_rfq(message, cp, now), exc.problem)
+            outcome = _bad_rfq(_bare_rfq(fields.get(t.QUOTE_REQ_ID), cp, now), exc.problem)
         else:
             outcome = self._desk.request_quote(request)
         if isinstance(outcome, QuoteIssued):
@@ -148,18 +161,18 @@ class DeskApplication(fix.Application):  # type: ignore[misc] # SWIG base class 
             _send(codec.encode_rfq_reject(outcome), session_id)
 
     def _on_new_order(
-        self, message: fix.Message, session_id: fix.SessionID, cp: str, now: datetime
+        self, fields: WireFields, session_id: fix.SessionID, cp: str, now: datetime
     ) -> None:
-        outcome = self._desk.place_order(codec.decode_new_order(message, cp, now))
+        outcome = self._desk.place_order(codec.decode_new_order(fields, cp, now))
         if isinstance(outcome, OrderFilled):
             _send(codec.encode_fill(outcome), session_id)
         else:
             _send(codec.encode_order_reject(outcome), session_id)
 
     def _on_status_request(
-        self, message: fix.Message, session_id: fix.SessionID, cp: str, now: datetime
+        self, fields: WireFields, session_id: fix.SessionID, cp: str, now: datetime
     ) -> None:
-        report = self._desk.order_status(codec.decode_status_request(message, cp, now))
+        report = self._desk.order_status(codec.decode_status_request(fields, cp, now))
         _send(codec.encode_status(report), session_id)
 
     def _internal_error(
@@ -171,7 +184,7 @@ class DeskApplication(fix.Application):  # type: ignore[misc] # SWIG base class 
             cp = _cp(session_id)
             if msg_type == t.MSG_QUOTE_REQUEST:
                 reject = RfqRejected(
-                    request=_bare_rfq(message, cp, now),
+                    request=_bare_rfq(_opt(message, t.QUOTE_REQ_ID), cp, now),
                     code=RfqRejectCode.INTERNAL_ERROR,
                     text=reject_text(RfqRejectCode.INTERNAL_ERROR, "the desk could not price"),
                 )
@@ -190,10 +203,10 @@ def _opt(message: fix.FieldMap, tag: int) -> str | None:
     return str(message.getField(tag)) if message.isSetField(tag) else None
 
 
-def _bare_rfq(message: fix.Message, cp: str, now: datetime) -> RfqRequest:
+def _bare_rfq(quote_req_id: str | None, cp: str, now: datetime) -> RfqRequest:
     return RfqRequest(
         counterparty=cp,
-        quote_req_id=_opt(message, t.QUOTE_REQ_ID) or "",
+        quote_req_id=quote_req_id or "",
         symbol="",
         side=None,
         order_qty=None,

@@ -20,6 +20,7 @@ from desk.domain.messages import (
 from desk.domain.money import fmt
 from desk.domain.side import Side
 from gateway import tags as t
+from gateway.wire import WireFields
 
 _SIDES = {t.SIDE_BUY: Side.BUY, t.SIDE_SELL: Side.SELL}
 _SIDE_TAGS = {Side.BUY: t.SIDE_BUY, Side.SELL: t.SIDE_SELL}
@@ -50,10 +51,6 @@ def parse_utc_timestamp(tag: int, text: str) -> datetime:
     raise DecodeError(tag, f"not a UTCTimestamp: {text!r}")
 
 
-def _get(fields: fix.FieldMap, tag: int) -> str | None:
-    return str(fields.getField(tag)) if fields.isSetField(tag) else None
-
-
 def _decimal(tag: int, text: str | None) -> Decimal | None:
     if text is None:
         return None
@@ -75,34 +72,27 @@ def _side(tag: int, text: str | None) -> Side | None:
     return side
 
 
-def sender_of(message: fix.Message) -> str:
-    return str(message.getHeader().getField(t.SENDER_COMP_ID))
-
-
-def decode_quote_request(message: fix.Message, counterparty: str, now: datetime) -> RfqRequest:
-    """QuoteRequest (35=R) with exactly one related symbol."""
-    quote_req_id = str(message.getField(t.QUOTE_REQ_ID))
-    count = int(message.getField(t.NO_RELATED_SYM))
-    group = fix.Group(t.NO_RELATED_SYM, t.SYMBOL)
-    if count >= 1:
-        message.getGroup(1, group)
-    symbol = _get(group, t.SYMBOL) or ""
+def decode_quote_request(fields: WireFields, counterparty: str, now: datetime) -> RfqRequest:
+    """QuoteRequest (35=R) with exactly one related symbol (the group's fields are read from
+    its first instance)."""
+    quote_req_id = fields.required(t.QUOTE_REQ_ID)
+    count = int(fields.required(t.NO_RELATED_SYM))
+    subscription = fields.get(t.SUBSCRIPTION_REQUEST_TYPE)
     request = RfqRequest(
         counterparty=counterparty,
         quote_req_id=quote_req_id,
-        symbol=symbol,
-        side=_side(t.SIDE, _get(group, t.SIDE)),
-        order_qty=_decimal(t.ORDER_QTY, _get(group, t.ORDER_QTY)),
-        cash_order_qty=_decimal(t.CASH_ORDER_QTY, _get(group, t.CASH_ORDER_QTY)),
-        indicative=_get(group, t.QUOTE_TYPE) == t.QUOTE_TYPE_INDICATIVE,
-        account=_get(group, t.ACCOUNT),
-        streaming=_get(message, t.SUBSCRIPTION_REQUEST_TYPE) is not None
-        and _get(message, t.SUBSCRIPTION_REQUEST_TYPE) != "0",
+        symbol=fields.get(t.SYMBOL) or "",
+        side=_side(t.SIDE, fields.get(t.SIDE)),
+        order_qty=_decimal(t.ORDER_QTY, fields.get(t.ORDER_QTY)),
+        cash_order_qty=_decimal(t.CASH_ORDER_QTY, fields.get(t.CASH_ORDER_QTY)),
+        indicative=fields.get(t.QUOTE_TYPE) == t.QUOTE_TYPE_INDICATIVE,
+        account=fields.get(t.ACCOUNT),
+        streaming=subscription is not None and subscription != "0",
         received_at=now,
     )
     if count != 1:
         raise RfqDecodeError(request, t.NO_RELATED_SYM, f"NoRelatedSym must be 1, got {count}")
-    quote_type = _get(group, t.QUOTE_TYPE)
+    quote_type = fields.get(t.QUOTE_TYPE)
     if quote_type not in (None, t.QUOTE_TYPE_INDICATIVE, t.QUOTE_TYPE_TRADEABLE):
         raise RfqDecodeError(request, t.QUOTE_TYPE, f"QuoteType must be 0 or 1, got {quote_type}")
     return request
@@ -116,42 +106,38 @@ class RfqDecodeError(DecodeError):
         self.request = request
 
 
-def decode_new_order(message: fix.Message, counterparty: str, now: datetime) -> OrderRequest:
+def decode_new_order(fields: WireFields, counterparty: str, now: datetime) -> OrderRequest:
     """NewOrderSingle (35=D) on a quote."""
-    side = _side(t.SIDE, str(message.getField(t.SIDE)))
+    side = _side(t.SIDE, fields.required(t.SIDE))
     assert side is not None  # noqa: S101 - Side is required by the dictionary
-    qty = _decimal(t.ORDER_QTY, _get(message, t.ORDER_QTY))
+    qty = _decimal(t.ORDER_QTY, fields.get(t.ORDER_QTY))
     if qty is None:
         raise DecodeError(t.ORDER_QTY, "OrderQty is required")
-    poss_resend = (
-        message.getHeader().isSetField(t.POSS_RESEND)
-        and str(message.getHeader().getField(t.POSS_RESEND)) == "Y"
-    )
     return OrderRequest(
         counterparty=counterparty,
-        cl_ord_id=str(message.getField(t.CL_ORD_ID)),
-        quote_id=_get(message, t.QUOTE_ID) or "",
-        symbol=str(message.getField(t.SYMBOL)),
+        cl_ord_id=fields.required(t.CL_ORD_ID),
+        quote_id=fields.get(t.QUOTE_ID) or "",
+        symbol=fields.required(t.SYMBOL),
         side=side,
         qty=qty,
-        price=_decimal(t.PRICE, _get(message, t.PRICE)),
-        ord_type=str(message.getField(t.ORD_TYPE)),
-        time_in_force=_get(message, t.TIME_IN_FORCE),
-        transact_time=parse_utc_timestamp(t.TRANSACT_TIME, str(message.getField(t.TRANSACT_TIME))),
-        account=_get(message, t.ACCOUNT),
-        poss_resend=poss_resend,
+        price=_decimal(t.PRICE, fields.get(t.PRICE)),
+        ord_type=fields.required(t.ORD_TYPE),
+        time_in_force=fields.get(t.TIME_IN_FORCE),
+        transact_time=parse_utc_timestamp(t.TRANSACT_TIME, fields.required(t.TRANSACT_TIME)),
+        account=fields.get(t.ACCOUNT),
+        poss_resend=fields.get(t.POSS_RESEND) == "Y",
         received_at=now,
     )
 
 
-def decode_status_request(message: fix.Message, counterparty: str, now: datetime) -> StatusRequest:
+def decode_status_request(fields: WireFields, counterparty: str, now: datetime) -> StatusRequest:
     """OrderStatusRequest (35=H)."""
-    side = _side(t.SIDE, str(message.getField(t.SIDE)))
+    side = _side(t.SIDE, fields.required(t.SIDE))
     assert side is not None  # noqa: S101 - Side is required by the dictionary
     return StatusRequest(
         counterparty=counterparty,
-        cl_ord_id=str(message.getField(t.CL_ORD_ID)),
-        symbol=str(message.getField(t.SYMBOL)),
+        cl_ord_id=fields.required(t.CL_ORD_ID),
+        symbol=fields.required(t.SYMBOL),
         side=side,
         received_at=now,
     )

@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol, runtime_checkable
 
-import quickfix as fix
 import structlog
 
 from desk.audit.body import canonical_body
@@ -72,14 +71,14 @@ class FixAudit:
         self._clock = clock
         self._attached = threading.local()
 
-    def inbound(self, message: fix.Message, session_id: fix.SessionID, now: datetime) -> None:
-        """Record an application message received (call from ``fromApp``)."""
-        self._record("fix.in", message, session_id, now, None)
+    def inbound(self, wire: str, counterparty: str, now: datetime) -> None:
+        """Record an application message received (call from ``fromApp`` with its wire text)."""
+        self._record("fix.in", wire, counterparty, now, None)
 
-    def outbound(self, message: fix.Message, session_id: fix.SessionID) -> None:
+    def outbound(self, wire: str, counterparty: str) -> None:
         """Record an application message about to go out (call from ``toApp``)."""
         extra: Extra | None = getattr(self._attached, "extra", None)
-        self._record("fix.out", message, session_id, self._clock.now(), extra)
+        self._record("fix.out", wire, counterparty, self._clock.now(), extra)
 
     @contextmanager
     def attached(self, extra: Extra) -> Iterator[None]:
@@ -96,21 +95,14 @@ class FixAudit:
             del self._attached.extra
 
     def _record(
-        self,
-        kind: str,
-        message: fix.Message,
-        session_id: fix.SessionID,
-        now: datetime,
-        extra: Extra | None,
+        self, kind: str, wire: str, counterparty: str, now: datetime, extra: Extra | None
     ) -> None:
         if self._sink is None:
             return
         try:
-            # The session's other side is the counterparty, whichever way the message goes.
-            counterparty = str(session_id.getTargetCompID().getValue())
-            self._sink.submit(FixWire(kind, message.toString(), counterparty, now, extra))
+            self._sink.submit(FixWire(kind, wire, counterparty, now, extra))
         except Exception:
-            log.exception("audit.record_failed", kind=kind, session=session_id.toString())
+            log.exception("audit.record_failed", kind=kind, counterparty=counterparty)
 
 
 def fix_record(

@@ -28,6 +28,7 @@ from gateway import codec
 from gateway.application import DeskApplication
 from gateway.fix_audit import FixAudit
 from gateway.logon_guard import LogonGuard
+from gateway.wire import WireFields
 from tests.audit.chain_rows import chain
 
 NOW = datetime(2026, 1, 5, 12, 0, tzinfo=UTC)
@@ -108,7 +109,9 @@ def test_messages_in_and_out_when_passing_the_gateway_then_queued_without_io(
 
     app.fromApp(_quote_request(), SESSION)  # its AG finds no session: logged, not sent
     rfq_reject = codec.encode_rfq_reject(
-        NoMarketDesk().request_quote(codec.decode_quote_request(_quote_request(), "CLIENT1", NOW))
+        NoMarketDesk().request_quote(
+            codec.decode_quote_request(WireFields.of(_quote_request()), "CLIENT1", NOW)
+        )
     )
     app.toApp(rfq_reject, SESSION)
     with audit.attached(lambda: {"pricing": PRICING}):
