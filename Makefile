@@ -32,7 +32,7 @@ sim: install ## run only the exchange simulator from config/desk.toml
 test: install ## run the whole suite (needs PostgreSQL at 127.0.0.1:5432, see README)
 	$(BIN)/pytest
 
-bench: install ## benchmark: desk vs bare QuickFIX baseline, SQLite and PostgreSQL (~10 min)
+bench: install ## benchmark: desk vs bare QuickFIX baseline, SQLite and PostgreSQL (~18 min)
 	$(BIN)/python -m bench.runner
 
 bench-quick: install ## benchmark smoke run (under a minute; fails on any unanswered request)
