@@ -21,6 +21,14 @@ class LedgerMsgType(StrEnum):
     EXCHANGE_FILL = "EXCHANGE_FILL"
 
 
+# The columns of a ``fills`` row as ``fill_row`` builds it.
+FILL_ROW_COLUMNS = (
+    "fill_key", "source", "venue", "counterparty", "symbol", "base", "quote", "side", "qty",
+    "price", "fee", "fee_currency", "executed_at", "booked_at", "trade_id", "client_order_id",
+    "settl_date",
+)  # fmt: skip
+
+
 def fill_row(event: FillEvent, booked_at: datetime, trade_id: int | None = None) -> dict[str, Any]:
     """The ``fills`` row for ``event`` (client trades also pass their trade id)."""
     return {

@@ -17,7 +17,7 @@ from desk.domain.fills import FillEvent
 from desk.domain.side import Side
 from desk.ledger.column_types import DecimalType, UtcDateTime, exact_sum
 from desk.ledger.fill_rows import exchange_fill_audit_row, fill_row
-from desk.ledger.journal import write_journal_entry
+from desk.ledger.journal import postings_of, write_journal_entry
 from desk.ledger.models import (
     audit_log,
     fills,
@@ -27,6 +27,7 @@ from desk.ledger.models import (
     ledger_meta,
     positions,
 )
+from desk.ledger.pg_statements import book_exchange_fill_statement
 from desk.ledger.records import BookingConflict
 
 log = structlog.get_logger("desk.ledger")
@@ -160,6 +161,7 @@ _ORDERS_OF = (
     .order_by(hedge_orders.c.clip_no, hedge_orders.c.client_order_id)
 )
 _INSERT_FILL = insert(fills).returning(fills.c.id)
+_PG_BOOK_EXCHANGE_FILL = book_exchange_fill_statement()
 _INSERT_AUDIT = insert(audit_log)
 _FILLS_OF_ORDERS = select(fills.c.qty, fills.c.price, fills.c.fee, fills.c.fee_currency).where(
     fills.c.client_order_id.in_(bindparam("ids", expanding=True))
@@ -476,18 +478,31 @@ class HedgeStore:
     # --- exchange fills ------------------------------------------------------------------
     def book_fill_event(self, event: FillEvent, booked_at: datetime) -> bool:
         """Book one exchange fill with its journal entry and EXCHANGE_FILL audit record, in one
-        transaction.
+        transaction (on PostgreSQL one statement, so the audit chain's lock is held briefly).
 
         False (and nothing written) if its booking key was booked before with the same terms;
         the same key with other terms raises ``BookingConflict`` (logged as
         ``ledger.booking.conflict``).
         """
         row = fill_row(event, booked_at)
+        audit = exchange_fill_audit_row(event, booked_at)
         try:
-            with self._engine.begin() as conn:
-                fill_id = conn.execute(_INSERT_FILL, row).scalar_one()
-                write_journal_entry(conn, event, int(fill_id), booked_at)
-                conn.execute(_INSERT_AUDIT, exchange_fill_audit_row(event, booked_at))
+            if self._postgres:
+                lines = postings_of(event)
+                params = {
+                    **row,
+                    "posting_account": [p.account for p in lines],
+                    "posting_asset": [p.asset for p in lines],
+                    "posting_amount": [p.amount for p in lines],
+                    **{f"audit_{c}": v for c, v in audit.items()},
+                }
+                with self._autocommit.connect() as conn:
+                    conn.execute(_PG_BOOK_EXCHANGE_FILL, params)
+            else:
+                with self._engine.begin() as conn:
+                    fill_id = conn.execute(_INSERT_FILL, row).scalar_one()
+                    write_journal_entry(conn, event, int(fill_id), booked_at)
+                    conn.execute(_INSERT_AUDIT, audit)
         except IntegrityError as exc:
             with self._engine.connect() as conn:
                 existing = conn.execute(

@@ -24,7 +24,6 @@ from sqlalchemy import (
     select,
     true,
 )
-from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import DBAPIError, IntegrityError, StatementError
 
 from desk.domain.fills import FillEvent, FillSource, client_booking_key
@@ -44,6 +43,7 @@ from desk.ledger.models import (
     trade_log_view,
     trades,
 )
+from desk.ledger.pg_statements import AUDIT_COLUMNS, unnest_lines
 from desk.ledger.records import (
     DuplicateClOrdID,
     FillBooking,
@@ -172,7 +172,7 @@ def _pg_book_fill_statement() -> Executable:
         )
         .cte("new_entry")
     )
-    lines = _unnest("line", "posting", ("account", "asset", "amount"))
+    lines = unnest_lines("line", "posting", ("account", "asset", "amount"))
     new_postings = (
         insert(postings)
         .from_select(
@@ -181,7 +181,7 @@ def _pg_book_fill_statement() -> Executable:
         )
         .cte("new_postings")
     )
-    owed = _unnest("owed", "obligation", ("asset", "amount"))
+    owed = unnest_lines("owed", "obligation", ("asset", "amount"))
     new_obligations = (
         insert(settlement_obligations)
         .from_select(
@@ -198,7 +198,7 @@ def _pg_book_fill_statement() -> Executable:
     )
     new_audit = (
         insert(audit_log)
-        .values({c: bindparam(f"audit_{c}") for c in _AUDIT_COLUMNS})
+        .values({c: bindparam(f"audit_{c}") for c in AUDIT_COLUMNS})
         .cte("new_audit")
     )
     return (
@@ -225,24 +225,9 @@ def _pg_record_rejection_statement() -> Executable:
     new_order = insert(orders).values({c: bindparam(c) for c in columns}).cte("new_order")
     return (
         insert(audit_log)
-        .values({c: bindparam(f"audit_{c}") for c in _AUDIT_COLUMNS})
+        .values({c: bindparam(f"audit_{c}") for c in AUDIT_COLUMNS})
         .add_cte(new_order)
     )
-
-
-_LINE_TYPES: dict[str, Any] = {"account": String(), "asset": String(), "amount": DecimalType()}
-
-
-def _unnest(name: str, prefix: str, columns: tuple[str, ...]) -> Any:
-    """``unnest(:<prefix>_<column>, ...) AS name(columns)``: array parameters as rows."""
-    arrays = (bindparam(f"{prefix}_{c}", type_=ARRAY(_LINE_TYPES[c])) for c in columns)
-    return func.unnest(*arrays).table_valued(*columns).render_derived(name=name)
-
-
-_AUDIT_COLUMNS = (
-    "recorded_at", "kind", "msg_type", "counterparty", "quote_req_id", "quote_id", "cl_ord_id",
-    "order_id", "reason", "body",
-)  # fmt: skip
 
 
 # Columns an order row gets from a booking, and those the trade copies from the order.

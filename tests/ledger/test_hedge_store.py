@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from desk.domain.side import Side
 from desk.ledger.column_types import exact_sum
+from desk.ledger.fill_rows import FILL_ROW_COLUMNS, fill_row
 from desk.ledger.hedge_store import BatchRecord, HedgeOrderRecord, HedgeStore
 from desk.ledger.models import fills
 from desk.ledger.records import BookingConflict
@@ -248,3 +249,10 @@ def test_open_batch_when_hedgers_race_bookings_then_each_intent_claimed_exactly_
     claimed = [trade_id for batch in batches for trade_id in batch.trade_ids]
     assert len(claimed) == len(set(claimed)) == 30
     assert store.symbols_with_pending_intents() == []
+
+
+def test_fill_row_columns_are_what_fill_row_builds() -> None:
+    # The one-statement booking on PostgreSQL binds exactly these columns.
+    event = exchange_fill_event(exchange_fill("t1", "1"))
+
+    assert tuple(fill_row(event, T0)) == FILL_ROW_COLUMNS
