@@ -25,7 +25,7 @@ from desk.domain.messages import (
 )
 from desk.execution.order_service import OrderService
 from desk.hedging.engine import HedgeEngine
-from desk.ledger.database import make_engine, redact_url
+from desk.ledger.database import make_engines, redact_url
 from desk.ledger.hedge_store import HedgeStore
 from desk.ledger.migrate import current_revision, head_revision
 from desk.ledger.repository import Ledger
@@ -54,18 +54,21 @@ class DeskCore:
     def __init__(self, config: DeskConfig, clock: Clock, *, poll_market_data: bool = True) -> None:
         self.config = config
         self.clock = clock
-        engine = make_engine(config.database_url)
+        engines = make_engines(config.database_url)
+        engine = engines.durable
         current, head = current_revision(config.database_url), head_revision()
         if current != head:
-            engine.dispose()
+            engines.dispose()
             raise SchemaNotCurrent(
                 f"ledger {redact_url(config.database_url)} is at revision {current}, code needs "
                 f"{head}: run `otc-desk db upgrade`"
             )
         self.engine = engine
+        self._engines = engines
         # FIX messages and ops actions reach the audit trail through this queue (trades are
-        # audited inside their own transaction by the ledger).
-        self.audit = AuditWriter(engine)
+        # audited inside their own transaction by the ledger). Their commits need not wait
+        # for the disk: see LedgerEngines.
+        self.audit = AuditWriter(engines.deferred)
         self.ledger = Ledger(engine)
         self.boot_epoch = self.ledger.start_boot(clock.now(), socket.gethostname(), os.getpid())
         self.ids = IdFactory(self.boot_epoch)
@@ -77,7 +80,7 @@ class DeskCore:
             {cp: self.ledger.traded_notional(cp, day_start) for cp in config.counterparties},
             now,
         )
-        self.hedge_store = HedgeStore(engine)
+        self.hedge_store = HedgeStore(engine, engines.deferred)
         self.inventory = Inventory(self._inventory_from_fills())
         self.halts = RuntimeHalts(self.record_ops)
         symbols = sorted(config.instruments)
@@ -166,7 +169,7 @@ class DeskCore:
             self.feed.stop()
         self.record_ops("desk.stop", {"boot_epoch": self.boot_epoch})
         self.audit.stop()  # writes everything still queued
-        self.engine.dispose()
+        self._engines.dispose()
         log.info("desk.stopped", boot_epoch=self.boot_epoch)
 
     # --- DeskPort ----------------------------------------------------------------------

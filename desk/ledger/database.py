@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -13,9 +14,17 @@ from sqlalchemy.pool import QueuePool, StaticPool
 
 from desk.audit.chain import sha256_hex, utc_text
 from desk.ledger.column_types import sqlite_decimal_add
-from desk.ledger.sqlite_write_gate import gated_connection_factory
+from desk.ledger.sqlite_write_gate import GatedConnection, gated_connection_factory
 
-__all__ = ["SQLITE_FUNCTIONS", "SQLITE_PRAGMAS", "make_engine", "normalise_url", "redact_url"]
+__all__ = [
+    "SQLITE_FUNCTIONS",
+    "SQLITE_PRAGMAS",
+    "LedgerEngines",
+    "make_engine",
+    "make_engines",
+    "normalise_url",
+    "redact_url",
+]
 
 # Applied to every new SQLite connection (PRAGMAs are per connection, not per file):
 #  * WAL: readers never block the writer and vice versa;
@@ -29,6 +38,14 @@ SQLITE_PRAGMAS = (
     "PRAGMA foreign_keys=ON",
     "PRAGMA busy_timeout=5000",
 )
+# A deferred-durability connection (``LedgerEngines.deferred``): in WAL mode NORMAL commits
+# without syncing the log; the next FULL commit's sync of the same file covers them.
+_SQLITE_DEFERRED_PRAGMAS = tuple(
+    p.replace("synchronous=FULL", "synchronous=NORMAL") for p in SQLITE_PRAGMAS
+)
+# PostgreSQL's asynchronous commit: visible to every session at once, flushed to the WAL by
+# the WAL writer within 3 x wal_writer_delay, or sooner by the next synchronous commit.
+_PG_DEFERRED_OPTION = "-c synchronous_commit=off"
 
 
 def sqlite_audit_time(stored: str) -> str:
@@ -77,16 +94,26 @@ def redact_url(url: str | URL) -> str:
         return text.split("://", 1)[0] + "://***" if "://" in text else "***"
 
 
-def _sqlite_engine(url: URL) -> Engine:
+def _sqlite_in_memory(url: URL) -> bool:
     database = url.database or ""
-    in_memory = database in ("", ":memory:") or database.startswith("file::memory:")
+    return database in ("", ":memory:") or database.startswith("file::memory:")
+
+
+def _sqlite_engine(
+    url: URL,
+    gate: type[GatedConnection] | None = None,
+    pragmas: tuple[str, ...] = SQLITE_PRAGMAS,
+    pool_size: int = 8,
+) -> Engine:
+    database = url.database or ""
+    in_memory = _sqlite_in_memory(url)
     kwargs: dict[str, Any] = {
         # Commits arrive from several QuickFIX threads; each checks a connection out of the
         # pool, so no connection is used by two threads at once and the sqlite3 guard is moot.
         "connect_args": {
             "check_same_thread": False,
             # In-process writers queue on a lock, not in SQLite's sleeping busy handler.
-            "factory": gated_connection_factory(),
+            "factory": gate or gated_connection_factory(),
         },
     }
     if in_memory:
@@ -94,14 +121,14 @@ def _sqlite_engine(url: URL) -> Engine:
         kwargs["poolclass"] = StaticPool
     else:
         Path(database).expanduser().resolve().parent.mkdir(parents=True, exist_ok=True)
-        kwargs.update(poolclass=QueuePool, pool_size=8, max_overflow=16)
+        kwargs.update(poolclass=QueuePool, pool_size=pool_size, max_overflow=2 * pool_size)
     engine = create_engine(url, **kwargs)
 
     @event.listens_for(engine, "connect")
     def _prepare_connection(dbapi_connection: Any, _record: Any) -> None:
         cursor = dbapi_connection.cursor()
         try:
-            for pragma in SQLITE_PRAGMAS:
+            for pragma in pragmas:
                 cursor.execute(pragma)
         finally:
             cursor.close()
@@ -125,3 +152,59 @@ def make_engine(url: str | URL) -> Engine:
     if parsed.get_backend_name() == "postgresql":
         return create_engine(parsed, pool_pre_ping=True, pool_size=8, max_overflow=16)
     raise ValueError(f"unsupported database {redact_url(parsed)}: use sqlite or postgresql")
+
+
+@dataclass(frozen=True)
+class LedgerEngines:
+    """The ledger's two kinds of commit, on one database.
+
+    ``durable``: a commit is on disk when it returns. For whatever precedes an effect outside
+    the database: a client's fill report (the trade), a rejection, a hedge order before it is
+    sent to a venue.
+
+    ``deferred``: a commit is visible to every connection at once, but reaches the disk with
+    the next durable commit (on PostgreSQL also within the WAL writer's delay). A crash of the
+    desk process loses none of it; only a crash of the machine can lose the latest deferred
+    commits, and then with nothing after them (the log is a prefix). For writes that nothing
+    outside the database has acted on yet: audit records of FIX messages (QuickFIX's own
+    store and log hold them too), and the hedger's bookkeeping between orders, which a
+    restart recovers from the venues by client order id. Its commits do not wait for a disk
+    flush, so they hold the SQLite write lock, or the audit chain's lock, far more briefly.
+    """
+
+    durable: Engine
+    deferred: Engine
+
+    def dispose(self) -> None:
+        self.durable.dispose()
+        if self.deferred is not self.durable:
+            self.deferred.dispose()
+
+
+def make_engines(url: str | URL) -> LedgerEngines:
+    """A durable engine as ``make_engine`` gives, and a deferred-durability sibling.
+
+    On SQLite both queue on the same in-process write gate (one file, one writer); an
+    in-memory database has no durability to defer, so both are the same engine.
+    """
+    parsed = normalise_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        if _sqlite_in_memory(parsed):
+            engine = _sqlite_engine(parsed)
+            return LedgerEngines(durable=engine, deferred=engine)
+        gate = gated_connection_factory()
+        return LedgerEngines(
+            durable=_sqlite_engine(parsed, gate),
+            deferred=_sqlite_engine(parsed, gate, _SQLITE_DEFERRED_PRAGMAS, pool_size=2),
+        )
+    durable = make_engine(parsed)
+    given = parsed.query.get("options", ())
+    options = " ".join((*((given,) if isinstance(given, str) else given), _PG_DEFERRED_OPTION))
+    deferred = create_engine(
+        parsed,
+        pool_pre_ping=True,
+        pool_size=2,
+        max_overflow=4,
+        connect_args={"options": options},
+    )
+    return LedgerEngines(durable=durable, deferred=deferred)

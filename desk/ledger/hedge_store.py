@@ -47,8 +47,14 @@ _PENDING_SYMBOLS = (
     .distinct()
     .order_by(hedge_intents.c.symbol)
 )
-_CLAIM = select(hedge_intents.c.id, hedge_intents.c.trade_id).where(
-    hedge_intents.c.symbol == bindparam("symbol"), hedge_intents.c.status == "PENDING"
+# SQLite: the claim is the transaction's first statement and a write, so it takes the write
+# gate and SQLite's write lock before anything is read; a SELECT first would run outside the
+# transaction, and two hedgers could both read the same PENDING intents.
+_SQLITE_CLAIM = (
+    update(hedge_intents)
+    .where(hedge_intents.c.symbol == bindparam("b_symbol"), hedge_intents.c.status == "PENDING")
+    .values(status="WORKING", updated_at=bindparam("b_at"))
+    .returning(hedge_intents.c.id, hedge_intents.c.trade_id)
 )
 _INSERT_BATCH = insert(hedge_batches).returning(hedge_batches.c.id)
 _START_INTENTS = (
@@ -225,13 +231,25 @@ class BookedFill:
 
 
 class HedgeStore:
-    """Reads and writes for the hedge engine; every write is its own short transaction."""
+    """Reads and writes for the hedge engine; every write is its own short transaction.
 
-    def __init__(self, engine: Engine) -> None:
+    An exchange order is recorded through ``engine`` (durable: on disk before it is sent).
+    Everything else the hedger writes (claiming intents, order updates, exchange fills,
+    closing a batch) goes through ``deferred`` (``LedgerEngines.deferred``; ``engine`` if not
+    given): it reaches the disk with the next durable commit at the latest, i.e. before the
+    next order is sent, and whatever a machine crash loses of it a restart recovers by
+    querying the venues for the recorded client order ids.
+    """
+
+    def __init__(self, engine: Engine, deferred: Engine | None = None) -> None:
         self._engine = engine
+        self._deferred = engine if deferred is None else deferred
         self._postgres = engine.dialect.name == "postgresql"
         # One-statement writes on PostgreSQL need no BEGIN/COMMIT round trips.
         self._autocommit = engine.execution_options(isolation_level="AUTOCOMMIT")
+        self._deferred_autocommit = self._deferred.execution_options(
+            isolation_level="AUTOCOMMIT"
+        )
 
     def instance_tag(self) -> str:
         """This ledger's random tag, the prefix of every exchange client order id."""
@@ -291,8 +309,8 @@ class HedgeStore:
         """
         if self._postgres:
             return self._open_batch_pg(symbol, algo, arrival_mid, now, lot)
-        with self._engine.begin() as conn:
-            claimed = conn.execute(_CLAIM, {"symbol": symbol}).all()
+        with self._deferred.begin() as conn:
+            claimed = conn.execute(_SQLITE_CLAIM, {"b_symbol": symbol, "b_at": now}).all()
             if not claimed:
                 return None
             intent_ids = [row.id for row in claimed]
@@ -340,7 +358,7 @@ class HedgeStore:
             "arrival_mid": arrival_mid,
             "now": now,
         }
-        with self._autocommit.connect() as conn:
+        with self._deferred_autocommit.connect() as conn:
             row = conn.execute(_PG_OPEN_BATCH, params).one_or_none()
         if row is None:
             return None
@@ -386,7 +404,7 @@ class HedgeStore:
     def finish_batch(self, batch_id: int, result: BatchResult, at: datetime) -> None:
         """Close a batch with its quality figures; its intents become DONE or FAILED."""
         intent_status = "DONE" if result.status == "DONE" else "FAILED"
-        with self._engine.begin() as conn:
+        with self._deferred.begin() as conn:
             conn.execute(
                 _FINISH_BATCH,
                 {
@@ -443,7 +461,7 @@ class HedgeStore:
         at: datetime,
         error: str | None = None,
     ) -> None:
-        with self._engine.begin() as conn:
+        with self._deferred.begin() as conn:
             conn.execute(
                 _UPDATE_ORDER,
                 {
@@ -496,10 +514,10 @@ class HedgeStore:
                     "posting_amount": [p.amount for p in lines],
                     **{f"audit_{c}": v for c, v in audit.items()},
                 }
-                with self._autocommit.connect() as conn:
+                with self._deferred_autocommit.connect() as conn:
                     conn.execute(_PG_BOOK_EXCHANGE_FILL, params)
             else:
-                with self._engine.begin() as conn:
+                with self._deferred.begin() as conn:
                     fill_id = conn.execute(_INSERT_FILL, row).scalar_one()
                     write_journal_entry(conn, event, int(fill_id), booked_at)
                     conn.execute(_INSERT_AUDIT, audit)

@@ -1,14 +1,16 @@
-"""Engines: SQLite PRAGMAs and pool, PostgreSQL driver normalisation, URL redaction."""
+"""Engines: SQLite PRAGMAs and pool, PostgreSQL driver normalisation, URL redaction, and the
+durable/deferred pair of the running desk."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import Connection, make_url, text
 from sqlalchemy.pool import QueuePool
 
-from desk.ledger.database import make_engine, normalise_url, redact_url
+from desk.ledger.database import make_engine, make_engines, normalise_url, redact_url
+from desk.ledger.sqlite_write_gate import GatedConnection
 
 
 def test_sqlite_engine_creates_the_directory_and_sets_pragmas(tmp_path: Path) -> None:
@@ -63,3 +65,70 @@ def test_redact_url_hides_the_password() -> None:
     assert shown == "postgresql+psycopg://desk:***@db:5432/desk"
     assert redact_url("sqlite:///var/desk.db") == "sqlite:///var/desk.db"
     assert "hunter2" not in redact_url("not a url hunter2")
+
+
+def _raw(conn: Connection) -> object:
+    return conn.connection.dbapi_connection
+
+
+def test_sqlite_deferred_engine_commits_without_sync_on_the_same_write_gate(
+    tmp_path: Path,
+) -> None:
+    engines = make_engines(f"sqlite:///{tmp_path / 'desk.db'}")
+    try:
+        with engines.durable.connect() as durable, engines.deferred.connect() as deferred:
+            synchronous = (
+                durable.execute(text("PRAGMA synchronous")).scalar_one(),
+                deferred.execute(text("PRAGMA synchronous")).scalar_one(),
+            )
+            foreign_keys = deferred.execute(text("PRAGMA foreign_keys")).scalar_one()
+            # One file, one writer: both engines queue on one in-process gate.
+            assert isinstance(raw := _raw(durable), GatedConnection)
+            assert isinstance(other := _raw(deferred), GatedConnection)
+            assert raw.gate is other.gate
+    finally:
+        engines.dispose()
+    assert synchronous == (2, 1)  # FULL, NORMAL
+    assert foreign_keys == 1
+
+
+def test_sqlite_deferred_commit_is_visible_to_the_durable_engine_at_once(
+    tmp_path: Path,
+) -> None:
+    engines = make_engines(f"sqlite:///{tmp_path / 'desk.db'}")
+    try:
+        with engines.durable.begin() as conn:
+            conn.execute(text("CREATE TABLE t (x INTEGER)"))
+        with engines.deferred.begin() as conn:
+            conn.execute(text("INSERT INTO t VALUES (1)"))
+        with engines.durable.connect() as conn:
+            assert conn.execute(text("SELECT x FROM t")).scalars().all() == [1]
+    finally:
+        engines.dispose()
+
+
+def test_in_memory_sqlite_has_one_engine_for_both() -> None:
+    engines = make_engines("sqlite://")
+    try:
+        assert engines.deferred is engines.durable
+    finally:
+        engines.dispose()
+
+
+@pytest.mark.postgres
+def test_postgres_deferred_engine_commits_asynchronously_keeping_url_options(
+    pg_url: str,
+) -> None:
+    url = make_url(pg_url).update_query_dict({"options": "-c statement_timeout=4321"})
+    engines = make_engines(url)
+    try:
+        settings = {}
+        for name, engine in (("durable", engines.durable), ("deferred", engines.deferred)):
+            with engine.connect() as conn:
+                settings[name] = (
+                    conn.execute(text("SHOW synchronous_commit")).scalar_one(),
+                    conn.execute(text("SHOW statement_timeout")).scalar_one(),
+                )
+    finally:
+        engines.dispose()
+    assert settings == {"durable": ("on", "4321ms"), "deferred": ("off", "4321ms")}

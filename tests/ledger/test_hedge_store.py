@@ -7,14 +7,16 @@ import threading
 from dataclasses import replace
 from datetime import timedelta
 from decimal import Decimal
+from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from desk.domain.side import Side
 from desk.ledger.column_types import exact_sum
+from desk.ledger.database import make_engines
 from desk.ledger.fill_rows import FILL_ROW_COLUMNS, fill_row
-from desk.ledger.hedge_store import BatchRecord, HedgeOrderRecord, HedgeStore
+from desk.ledger.hedge_store import BatchRecord, BatchResult, HedgeOrderRecord, HedgeStore
 from desk.ledger.models import fills
 from desk.ledger.records import BookingConflict
 from desk.ledger.repository import Ledger
@@ -256,3 +258,51 @@ def test_fill_row_columns_are_what_fill_row_builds() -> None:
     event = exchange_fill_event(exchange_fill("t1", "1"))
 
     assert tuple(fill_row(event, T0)) == FILL_ROW_COLUMNS
+
+
+def test_only_an_order_about_to_be_sent_waits_for_the_disk(db_url: str) -> None:
+    """The write before an order goes out is durable; the hedger's other writes are deferred
+    (they reach the disk with that write at the latest, see LedgerEngines)."""
+    engines = make_engines(db_url)
+    seen: dict[str, list[str]] = {"durable": [], "deferred": []}
+    for name, engine in (("durable", engines.durable), ("deferred", engines.deferred)):
+
+        def record(*args: Any, _into: list[str] = seen[name]) -> None:
+            statement = str(args[2]).lstrip().upper()
+            if statement.startswith(("INSERT", "UPDATE", "WITH")):
+                _into.append(statement)
+
+        event.listen(engine, "before_cursor_execute", record)
+    try:
+        Ledger(engines.durable).book_fill(booking(side=Side.BUY, qty=Decimal(1)))
+        seen["durable"].clear()
+        store = HedgeStore(engines.durable, engines.deferred)
+        batch = store.open_batch("BTC/USD", "router", None, T0, LOT)
+        assert batch is not None
+        order = HedgeOrderRecord(
+            client_order_id=f"otc-b{batch.id}-c0-v0", batch_id=batch.id, clip_no=0,
+            venue="sim-a", symbol="BTC/USD", side=Side.BUY, qty=Decimal(1),
+            status="PENDING_NEW", exchange_order_id=None, filled_qty=Decimal(0),
+        )  # fmt: skip
+        store.record_order(order, T0)
+        durable_writes = len(seen["durable"])
+        store.update_order(
+            order.client_order_id, status="FILLED", filled_qty=Decimal(1),
+            exchange_order_id="42", at=T0,
+        )  # fmt: skip
+        # The client bought 1 from the desk, so the hedge buys 1 back.
+        fill = exchange_fill("t-1", "1", Side.BUY, client_order_id=order.client_order_id)
+        assert store.book_fill_event(exchange_fill_event(fill), T0)
+        store.finish_batch(
+            batch.id,
+            BatchResult("DONE", Decimal(1), Decimal(60000), Decimal(0), None, None, None),
+            T0,
+        )
+    finally:
+        engines.dispose()
+    assert durable_writes == len(seen["durable"]) >= 1
+    assert all("HEDGE_ORDERS" in s or "HEDGE_BATCHES" in s for s in seen["durable"])
+    deferred = " ".join(seen["deferred"])
+    for table in ("HEDGE_INTENTS", "HEDGE_ORDERS", "FILLS", "AUDIT_LOG", "HEDGE_BATCHES"):
+        assert table in deferred
+    assert store.positions_by_symbol() == {"BTC/USD": Decimal(0)}
