@@ -26,6 +26,8 @@ from typing import Any
 
 from sqlalchemy import create_engine, make_url, text
 
+from bench.commit_floor import pg_floor, sqlite_floor
+from bench.cpu_steal import cpu_times, steal_pct
 from bench.processes import (
     BENCH_QUOTE_RETENTION_S,
     REPO,
@@ -38,6 +40,9 @@ from bench.stats import summary
 
 RESULTS = REPO / "bench" / "results" / "latest.json"
 DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+# Between two commits of the floor probe: about what a closed loop of orders leaves between
+# two trades (the client's RFQ and order round trips).
+COMMIT_FLOOR_PAUSE_S = 0.002
 
 
 class Failed(Exception):
@@ -145,8 +150,14 @@ def ledger_figures(
     """Accept → Fill, booked fills per second and hedge initiation on one ledger backend.
 
     Hedge initiation is measured on fills 100 ms apart (each hedged on its own), after the
-    throughput run has filled the ledger.
+    throughput run has filled the ledger. The durable-commit floor is measured first, on the
+    same server or disk (``bench.commit_floor``).
     """
+    workdir.mkdir(parents=True, exist_ok=True)
+    if database_url.startswith("sqlite"):
+        floor = sqlite_floor(workdir / "commit-floor.db", count, COMMIT_FLOOR_PAUSE_S)
+    else:
+        floor = pg_floor(database_url, count, COMMIT_FLOOR_PAUSE_S)
     desk, sim, port, config = start_desk(workdir, database_url)
     with sim, desk:
         fills = _check(run_load(port, "fill-closed", count=count, warmup=count // 10), "fills")
@@ -161,6 +172,7 @@ def ledger_figures(
         hedge = hedge_initiation_since(desk, config, hedged_run_start)
         rss = desk.rss_kib()
     return {
+        "commit_floor": floor,
         "accept_fill": summary(fills["samples_us"]),
         "booked_fills_per_s": throughput["fills_per_s"],
         "hedge_initiation": hedge,
@@ -217,6 +229,7 @@ def run(quick: bool, pg_url: str | None) -> dict[str, Any]:
     steady_seconds = 5.0 if quick else 600.0
     # Quote TTL (5 s) + retention + margin; the quick run is a smoke check, not a memory test.
     warmup_s = 0.0 if quick else BENCH_QUOTE_RETENTION_S + 15.0
+    cpu_before = cpu_times()
     with tempfile.TemporaryDirectory(prefix="otc-bench-") as tmp:
         work = Path(tmp)
         baseline, base_port = start_baseline(work / "baseline")
@@ -237,7 +250,9 @@ def run(quick: bool, pg_url: str | None) -> dict[str, Any]:
                 postgres = ledger_figures(
                     url, work / "desk-pg", count // 3, fill_count, hedge_count
                 )
-    return _report(rfq, desk_open, base_open, desk_max, base_max, sqlite, postgres, steady, quick)
+    result = _report(rfq, desk_open, base_open, desk_max, base_max, sqlite, postgres, steady, quick)
+    result["machine"]["cpu_steal_pct"] = steal_pct(cpu_before, cpu_times())
+    return result
 
 
 def _report(
@@ -278,6 +293,8 @@ def _report(
     for name, figures in (("sqlite", sqlite), ("pg", postgres)):
         if figures is None:
             continue
+        result[f"commit_floor_{name}_p50_us"] = figures["commit_floor"]["p50"]
+        result[f"commit_floor_{name}_p99_us"] = figures["commit_floor"]["p99"]
         result[f"accept_fill_{name}_p50_us"] = figures["accept_fill"]["p50"]
         result[f"accept_fill_{name}_p99_us"] = figures["accept_fill"]["p99"]
         result[f"booked_fills_{name}_per_s"] = figures["booked_fills_per_s"]
