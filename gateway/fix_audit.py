@@ -26,7 +26,8 @@ from gateway import tags as t
 
 log = structlog.get_logger("gateway")
 
-_FRAMING = frozenset({t.BEGIN_STRING, 9, 10})  # BodyLength(9), CheckSum(10)
+# BeginString, BodyLength(9), CheckSum(10), as the wire writes their tags.
+_FRAMING = frozenset(str(tag) for tag in (t.BEGIN_STRING, 9, 10))
 _SOH = "\x01"
 
 
@@ -111,10 +112,8 @@ def fix_record(
     """The audit record of the FIX message ``wire`` (tag=value fields separated by SOH)."""
     fields: dict[str, str | list[str]] = {}
     for pair in wire.split(_SOH):
-        if not pair:
-            continue
         tag, _, value = pair.partition("=")
-        if int(tag) in _FRAMING:
+        if not pair or tag in _FRAMING:
             continue
         seen = fields.get(tag)
         if seen is None:

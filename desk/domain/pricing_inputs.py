@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
@@ -34,13 +34,22 @@ class PricingInputs:
     offer_size_premium: Decimal
     penalised_qty: Decimal
     tier: str
+    _log: dict[str, Any] | None = field(default=None, init=False, repr=False, compare=False)
 
     def as_log(self) -> dict[str, Any]:
-        """JSON-ready fields (decimals as strings, rounded for reading, never floats)."""
+        """JSON-ready fields (decimals as strings, rounded for reading, never floats).
 
-        def show(value: Decimal) -> str:
-            return fmt(value.quantize(_SHOWN))
+        Built once and shared (the quote's log event and its audit record both show it):
+        read it, never change it.
+        """
+        if self._log is None:
+            # Frozen: the cache is the one attribute set after construction. Two threads
+            # racing here build equal dicts, so either one may stay.
+            object.__setattr__(self, "_log", self._build_log())
+        assert self._log is not None  # noqa: S101 - set just above
+        return self._log
 
+    def _build_log(self) -> dict[str, Any]:
         return {
             "venues_used": list(self.venues_used),
             "venues_excluded": dict(self.venues_excluded),
@@ -61,3 +70,9 @@ class PricingInputs:
             "penalised_qty": fmt(self.penalised_qty),
             "tier": self.tier,
         }
+
+
+def show(value: Decimal) -> str:
+    """``value`` to 4 decimals without trailing zeros: what ``fmt`` gives of it, faster."""
+    text = format(value.quantize(_SHOWN), "f").rstrip("0").rstrip(".")
+    return "0" if text in ("-0", "") else text

@@ -1,0 +1,58 @@
+"""JSON log lines: one object per line, stable names, anything a desk event carries encodable."""
+
+from __future__ import annotations
+
+import io
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import structlog
+
+from desk.domain.side import Side
+from desk.log_setup import configure_logging
+
+
+@dataclass(frozen=True)
+class _Terms:
+    qty: Decimal
+
+
+class _Custom:
+    def __structlog__(self) -> str:
+        return "custom-form"
+
+
+def test_json_lines_encode_every_value_an_event_carries() -> None:
+    out = io.StringIO()
+    configure_logging("json", "info", stream=out)
+    structlog.get_logger("desk.test").bind(counterparty="CLIENT1").info(
+        "quote.sent",
+        qty="0.01",
+        side=Side.BUY,
+        at=datetime(2026, 11, 21, 12, 0, 0, 123456, tzinfo=UTC),
+        excluded={"sim-b": "stale"},
+        by_id={7: "seven"},
+        terms=_Terms(Decimal("1.5")),
+        raw=Decimal("2.50"),
+        custom=_Custom(),
+        text="Ünïcode ✓",
+    )
+    structlog.get_logger("desk.test").debug("not.shown")
+    lines = out.getvalue().splitlines()
+    assert len(lines) == 1
+    event = json.loads(lines[0])
+    assert event["event"] == "quote.sent"
+    assert event["level"] == "info"
+    assert event["ts"].endswith("Z")
+    assert event["counterparty"] == "CLIENT1"
+    assert event["side"] == "BUY"
+    assert event["at"] == "2026-11-21T12:00:00.123456+00:00"
+    assert event["excluded"] == {"sim-b": "stale"}
+    assert event["by_id"] == {"7": "seven"}
+    # Objects with no JSON form are shown as structlog shows them: repr, or __structlog__.
+    assert event["terms"] == "_Terms(qty=Decimal('1.5'))"
+    assert event["raw"] == "Decimal('2.50')"
+    assert event["custom"] == "custom-form"
+    assert event["text"] == "Ünïcode ✓"
