@@ -8,6 +8,7 @@ client that reads more.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
@@ -20,10 +21,16 @@ _WIRE_PLACES = 8
 
 def wire_decimal(value: Decimal, step: Decimal | None = None) -> str:
     """Plain decimal string with Binance's eight places (more if ``step`` needs them)."""
+    return format(value.quantize(_wire_quantum(step)), "f")
+
+
+@functools.cache
+def _wire_quantum(step: Decimal | None) -> Decimal:
+    # Every level of every depth event is written with this: one per instrument step.
     places = _WIRE_PLACES
     if step is not None:
         places = max(places, -int(step.as_tuple().exponent))
-    return format(value.quantize(Decimal(1).scaleb(-places)), "f")
+    return Decimal(1).scaleb(-places)
 
 
 def _filters(cfg: SimSymbolConfig) -> list[dict[str, Any]]:

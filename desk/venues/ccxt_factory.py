@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import ccxt.async_support as ccxt_async
@@ -101,6 +101,15 @@ def _init_request_throttle(self: Any, cost: Any = None) -> None:
 
 
 def _handle_binance_delta(self: Any, bookside: Any, delta: Any) -> None:
+    # Every level of every depth event comes through here. Binance sends [price, qty] as
+    # decimal strings: Decimal() reads them exactly as safe_number would, at a fraction of
+    # its cost (safe_string, then parse_number); anything else goes the safe way.
+    if type(delta) is list and len(delta) >= 2 and type(delta[0]) is type(delta[1]) is str:
+        try:
+            bookside.store(Decimal(delta[0]), Decimal(delta[1]))
+            return
+        except InvalidOperation:
+            pass
     bookside.store(self.safe_number(delta, 0), self.safe_number(delta, 1))
 
 

@@ -77,5 +77,9 @@ def test_levels_when_parsed_from_rest_or_stream_then_decimal_from_the_wire_strin
         ]
         exchange.handle_delta(asks, ["60000.01000000", "0.00000000"])
         assert list(asks) == [[Decimal("60000.02"), Decimal("1")]]
+        # Numbers that are not wire strings go through ccxt's own safe_number, as before.
+        exchange.handle_delta(asks, [60001, "0.25"])
+        assert list(asks)[-1] == [Decimal("60001"), Decimal("0.25")]
+        assert all(type(v) is Decimal for v in list(asks)[-1])
     finally:
         _closed(exchange)
