@@ -35,10 +35,10 @@ TABLES = {
     "hedge_orders",
     "positions",
 }
-HEAD = "0006_positions"
+HEAD = "0007_sqlite_audit_time"
 
 
-def test_head_is_the_positions_revision() -> None:
+def test_head_is_the_latest_revision() -> None:
     assert head_revision() == HEAD
     assert sql_dir() == REPO / "sql"
 

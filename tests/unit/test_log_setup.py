@@ -56,3 +56,10 @@ def test_json_lines_encode_every_value_an_event_carries() -> None:
     assert event["raw"] == "Decimal('2.50')"
     assert event["custom"] == "custom-form"
     assert event["text"] == "Ünïcode ✓"
+
+
+def test_what_orjson_refuses_is_still_logged() -> None:
+    out = io.StringIO()
+    configure_logging("json", "info", stream=out)
+    structlog.get_logger("desk.test").info("big.number", seq=2**70)
+    assert json.loads(out.getvalue())["seq"] == 2**70
