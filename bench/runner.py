@@ -51,7 +51,12 @@ class Failed(Exception):
 
 def _check(result: dict[str, Any], what: str) -> dict[str, Any]:
     if result["unanswered"] or result["wrong"]:
-        raise Failed(f"{what}: {result['unanswered']} unanswered, {result['wrong']} wrong")
+        # The open-loop client keeps the first wrong message (a reject, a stray message).
+        first = result.get("first_wrong") or []
+        example = f", first wrong: {first[0]!r}" if first else ""
+        raise Failed(
+            f"{what}: {result['unanswered']} unanswered, {result['wrong']} wrong{example}"
+        )
     return result
 
 
