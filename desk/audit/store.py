@@ -16,14 +16,9 @@ _RECORD_COLUMNS = [c for c in audit_log.columns if c.name not in ("seq", "prev_h
 
 
 def append(connection: Connection, records: Sequence[AuditRecord]) -> None:
-    """Insert ``records`` in order inside the caller's transaction; the triggers chain them.
-
-    One multi-row INSERT, not one execution per row: on SQLite every execution gives up the
-    interpreter's lock and waits to take it back, and under load that wait is most of a
-    row's cost while the writer holds the database's write lock.
-    """
+    """Insert ``records`` in order inside the caller's transaction; the triggers chain them."""
     if records:
-        connection.execute(insert(audit_log).values([r.as_row() for r in records]))
+        connection.execute(insert(audit_log), [r.as_row() for r in records])
 
 
 def append_now(engine: Engine, record: AuditRecord) -> None:
