@@ -21,15 +21,15 @@ _WIRE_PLACES = 8
 
 def wire_decimal(value: Decimal, step: Decimal | None = None) -> str:
     """Plain decimal string with Binance's eight places (more if ``step`` needs them)."""
-    return format(value.quantize(_wire_quantum(step)), "f")
-
-
-@functools.cache
-def _wire_quantum(step: Decimal | None) -> Decimal:
-    # Every level of every depth event is written with this: one per instrument step.
     places = _WIRE_PLACES
     if step is not None:
         places = max(places, -int(step.as_tuple().exponent))
+    return format(value.quantize(_quantum(places)), "f")
+
+
+@functools.cache
+def _quantum(places: int) -> Decimal:
+    # Every level of every depth event is written with this; built once per precision.
     return Decimal(1).scaleb(-places)
 
 
