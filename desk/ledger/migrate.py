@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 from alembic import command
@@ -39,12 +40,21 @@ def upgrade(url: str, revision: str = "head") -> None:
     Runs on an engine from ``make_engine`` (same PRAGMAs, same driver as the desk) and hands
     the connection to env.py, so a password in the URL never goes through the ini parser.
     """
+    _run(url, command.upgrade, revision)
+
+
+def downgrade(url: str, revision: str) -> None:
+    """Migrate the database at ``url`` back to ``revision`` (tests and operators undoing one)."""
+    _run(url, command.downgrade, revision)
+
+
+def _run(url: str, step: Callable[[Config, str], None], revision: str) -> None:
     config = _config()
     engine = make_engine(url)
     try:
         with engine.connect() as connection:
             config.attributes["connection"] = connection
-            command.upgrade(config, revision)
+            step(config, revision)
             connection.commit()
     finally:
         engine.dispose()

@@ -26,6 +26,20 @@ def unnest_lines(name: str, prefix: str, columns: tuple[str, ...]) -> Any:
     return func.unnest(*arrays).table_valued(*columns).render_derived(name=name)
 
 
+def new_postings_cte() -> Any:
+    """The CTE inserting a journal entry's postings from the ``posting_*`` arrays, under the
+    entry's key ``fill_key`` (client trades and exchange fills alike)."""
+    lines = unnest_lines("line", "posting", ("account", "asset", "amount"))
+    return (
+        insert(postings)
+        .from_select(
+            ["entry_key", "account", "asset", "amount"],
+            select(bindparam("fill_key", type_=String()), *lines.c),
+        )
+        .cte("new_postings")
+    )
+
+
 def book_exchange_fill_statement() -> Executable:
     """An exchange fill with its journal entry, postings and EXCHANGE_FILL audit record as one
     INSERT ... WITH statement.
@@ -41,15 +55,7 @@ def book_exchange_fill_statement() -> Executable:
         .returning(fills.c.id)
         .cte("new_fill")
     )
-    lines = unnest_lines("line", "posting", ("account", "asset", "amount"))
-    new_postings = (
-        insert(postings)
-        .from_select(
-            ["entry_key", "account", "asset", "amount"],
-            select(bindparam("fill_key", type_=String()), *lines.c),
-        )
-        .cte("new_postings")
-    )
+    new_postings = new_postings_cte()
     new_audit = (
         insert(audit_log)
         .values({c: bindparam(f"audit_{c}") for c in AUDIT_COLUMNS})

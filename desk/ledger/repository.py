@@ -43,7 +43,7 @@ from desk.ledger.models import (
     trade_log_view,
     trades,
 )
-from desk.ledger.pg_statements import AUDIT_COLUMNS, unnest_lines
+from desk.ledger.pg_statements import AUDIT_COLUMNS, new_postings_cte, unnest_lines
 from desk.ledger.records import (
     DuplicateClOrdID,
     FillBooking,
@@ -172,15 +172,7 @@ def _pg_book_fill_statement() -> Executable:
         )
         .cte("new_entry")
     )
-    lines = unnest_lines("line", "posting", ("account", "asset", "amount"))
-    new_postings = (
-        insert(postings)
-        .from_select(
-            ["entry_key", "account", "asset", "amount"],
-            select(bindparam("fill_key", type_=String()), *lines.c),
-        )
-        .cte("new_postings")
-    )
+    new_postings = new_postings_cte()
     owed = unnest_lines("owed", "obligation", ("asset", "amount"))
     new_obligations = (
         insert(settlement_obligations)

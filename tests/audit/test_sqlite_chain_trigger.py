@@ -10,15 +10,12 @@ from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
-from alembic import command
-from alembic.config import Config
 from sqlalchemy.dialects import sqlite
 
 from desk.audit.chain import chained_hash, sha256_hex
 from desk.audit.record import AuditRecord
 from desk.ledger.column_types import UtcDateTime
-from desk.ledger.database import make_engine
-from desk.ledger.migrate import sql_dir, upgrade
+from desk.ledger.migrate import downgrade, upgrade
 from tests.fixtures.databases import migrated_sqlite_url
 
 _INSERT = "INSERT INTO audit_log (recorded_at, kind, msg_type, body) VALUES (?, ?, ?, ?)"
@@ -76,16 +73,7 @@ def test_other_time_text_still_goes_through_desk_audit_time(tmp_path: Path) -> N
 def test_downgrade_restores_the_python_time_function(tmp_path: Path) -> None:
     path = tmp_path / "ledger.db"
     url = migrated_sqlite_url(path)
-    config = Config()
-    config.set_main_option("script_location", str(sql_dir() / "migrations"))
-    engine = make_engine(url)
-    try:
-        with engine.connect() as conn:
-            config.attributes["connection"] = conn
-            command.downgrade(config, "0006_positions")
-            conn.commit()
-    finally:
-        engine.dispose()
+    downgrade(url, "0006_positions")
     moment = datetime(2026, 1, 5, 12, 0, 0, 123456, tzinfo=UTC)
     refused = pytest.raises(sqlite3.OperationalError, match="user-defined")
     with closing(_connect(path)) as conn, refused:

@@ -5,15 +5,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import Connection, inspect, make_url, text
 from sqlalchemy.exc import ProgrammingError
 
 from desk.compliance.reports import REPORTS
 from desk.compliance.runner import run_report
 from desk.ledger.database import make_engine
-from desk.ledger.migrate import current_revision, sql_dir, upgrade
+from desk.ledger.migrate import current_revision, downgrade, upgrade
 from tests.compliance.scenario import WINDOW, at
 
 ROLE = "desk_compliance"
@@ -102,14 +100,10 @@ def test_every_report_runs_as_the_role(seeded_pg_url: str) -> None:
 
 
 def test_downgrade_takes_the_grants_away_and_upgrade_gives_them_back(pg_url: str) -> None:
-    config = Config()
-    config.set_main_option("script_location", str(sql_dir() / "migrations"))
+    downgrade(pg_url, "0004_audit")
     engine = make_engine(pg_url)
     try:
         with engine.connect() as conn:
-            config.attributes["connection"] = conn
-            command.downgrade(config, "0004_audit")
-            conn.commit()
             readable = conn.execute(
                 text("SELECT has_table_privilege(:role, 'trades', 'SELECT')"), {"role": ROLE}
             ).scalar_one()
