@@ -11,6 +11,7 @@ from typing import Any
 
 import structlog
 
+from desk.audit.batch_writers import batches_for
 from desk.audit.record import ops_record
 from desk.audit.write_behind import AuditWriter
 from desk.clock import Clock
@@ -66,9 +67,9 @@ class DeskCore:
         self.engine = engine
         self._engines = engines
         # FIX messages and ops actions reach the audit trail through this queue (trades are
-        # audited inside their own transaction by the ledger). Their commits need not wait
-        # for the disk: see LedgerEngines.
-        self.audit = AuditWriter(engines.deferred)
+        # audited inside their own transaction by the ledger), and from it a process of its
+        # own writes them. Their commits need not wait for the disk: see LedgerEngines.
+        self.audit = AuditWriter(batches_for(config.database_url, engines.deferred))
         self.ledger = Ledger(engine)
         self.boot_epoch = self.ledger.start_boot(clock.now(), socket.gethostname(), os.getpid())
         self.ids = IdFactory(self.boot_epoch)

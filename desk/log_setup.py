@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
+from dataclasses import dataclass
 from typing import Any, TextIO
 
 import orjson
@@ -31,8 +32,28 @@ def _dumps(event: Any, **_: Any) -> str:
         return json.dumps(event, default=_fallback)
 
 
+@dataclass(frozen=True, slots=True)
+class LogSettings:
+    """How this process logs, for a helper process to log the same way: format, level, and
+    ``stdout`` or ``stderr`` (a helper inherits both; any other stream counts as stderr)."""
+
+    fmt: str = "json"
+    level: str = "info"
+    stream: str = "stdout"
+
+
+_settings = LogSettings()
+
+
+def logging_settings() -> LogSettings:
+    """The settings of the last ``configure_logging`` (the defaults before it)."""
+    return _settings
+
+
 def configure_logging(fmt: str = "json", level: str = "info", stream: TextIO | None = None) -> None:
     """Route structlog events to ``stream`` (stdout by default) as JSON lines or console text."""
+    global _settings
+    _settings = LogSettings(fmt, level, "stdout" if stream in (None, sys.stdout) else "stderr")
     renderer: structlog.typing.Processor = (
         structlog.dev.ConsoleRenderer()
         if fmt == "console"

@@ -50,6 +50,16 @@ Extra = Callable[[], Mapping[str, Any]]
 
 
 @dataclass(frozen=True, slots=True)
+class _Computed:
+    """An ``Extra`` already computed: what a portable record carries instead of a closure."""
+
+    values: Mapping[str, Any]
+
+    def __call__(self) -> Mapping[str, Any]:
+        return self.values
+
+
+@dataclass(frozen=True, slots=True)
 class FixWire:
     """A FIX message as it went over the wire, to become an audit record on the writer."""
 
@@ -62,6 +72,11 @@ class FixWire:
     def build(self) -> AuditRecord:
         extra = {} if self.extra is None else self.extra()
         return fix_record(self.kind, self.wire, self.counterparty, self.at, extra)
+
+    def portable(self) -> FixWire:
+        if self.extra is None or isinstance(self.extra, _Computed):
+            return self
+        return FixWire(self.kind, self.wire, self.counterparty, self.at, _Computed(self.extra()))
 
 
 class FixAudit:

@@ -16,13 +16,17 @@ REF_COLUMNS = ("counterparty", "quote_req_id", "quote_id", "cl_ord_id", "order_i
 
 
 class DeferredRecord(Protocol):
-    """A record whose row is built later, on the audit writer's thread, not the caller's.
+    """A record whose row is built later, by the audit writer, not on the caller's thread.
 
     ``build`` must be pure: the writer may call it again when it retries a batch. An
     exception from it drops that one record (logged in full), never the batch.
+    ``portable`` gives the same record in a form that can be pickled and built in another
+    process (the audit writer's); it is called on the writer's thread, never the caller's.
     """
 
     def build(self) -> AuditRecord: ...
+
+    def portable(self) -> DeferredRecord: ...
 
 
 OpsRecorder = Callable[[str, Mapping[str, Any]], None]

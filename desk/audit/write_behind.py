@@ -2,8 +2,10 @@
 database in batches from one writer thread, so the quote path never waits for a commit.
 
 ``submit`` only appends to an in-memory queue; a ``DeferredRecord`` (a FIX message as it
-went over the wire) is turned into its row on the writer's thread, so the caller does not
-even pay for that. The writer takes up to ``max_batch`` records
+went over the wire) is turned into its row by the batch writer, so the caller does not
+even pay for that. Where the batch is inserted is the ``BatchWriter``'s business: on the
+writer thread, or in a process of its own (``desk.audit.batch_writers``). The writer takes
+up to ``max_batch`` records
 once the oldest has waited ``linger_s`` (or the batch is full), inserts them in ONE
 transaction and only then drops them from the queue: a failed write is logged and retried
 with the same records, in order, behind nothing. ``stop`` writes everything still queued
@@ -19,10 +21,9 @@ from collections import deque
 from itertools import islice
 
 import structlog
-from sqlalchemy import Engine
 
+from desk.audit.batch_writers import BatchWriter, built
 from desk.audit.record import AuditRecord, DeferredRecord
-from desk.audit.store import append
 
 log = structlog.get_logger("desk.audit")
 
@@ -40,7 +41,7 @@ class AuditWriter:
 
     def __init__(
         self,
-        engine: Engine,
+        batches: BatchWriter,
         *,
         max_batch: int = MAX_BATCH,
         linger_s: float = LINGER_S,
@@ -48,7 +49,7 @@ class AuditWriter:
     ) -> None:
         if max_batch < 1:
             raise ValueError(f"max_batch must be at least 1, got {max_batch}")
-        self._engine = engine
+        self._batches = batches
         self._max_batch = max_batch
         self._linger_s = linger_s
         self._stop_timeout_s = stop_timeout_s
@@ -86,6 +87,7 @@ class AuditWriter:
             self._thread = None
         else:
             self._drain_on_stop()
+        self._batches.close()
 
     # --- the writer thread ---------------------------------------------------------------
     def _run(self) -> None:
@@ -120,8 +122,7 @@ class AuditWriter:
 
     def _try_write(self, batch: list[AuditRecord | DeferredRecord]) -> bool:
         try:
-            with self._engine.begin() as connection:
-                append(connection, _built(batch))
+            self._batches.write(batch)
         except Exception:
             log.exception("audit.write_failed", records=len(batch), queued=self.pending())
             return False
@@ -148,21 +149,7 @@ class AuditWriter:
         with self._cond:
             lost = [record for _, record in self._queue]
             self._queue.clear()
-        for record in _built(lost):
+        for record in built(lost):
             log.error("audit.record_not_written", **record.as_row())
         log.error("audit.records_not_written", records=len(lost))
 
-
-def _built(items: list[AuditRecord | DeferredRecord]) -> list[AuditRecord]:
-    """The rows of ``items``, building deferred ones; one that cannot be built is logged in
-    full and left out, so it never holds the records behind it."""
-    records: list[AuditRecord] = []
-    for item in items:
-        if isinstance(item, AuditRecord):
-            records.append(item)
-            continue
-        try:
-            records.append(item.build())
-        except Exception:
-            log.exception("audit.record_failed", record=repr(item))
-    return records

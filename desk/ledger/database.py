@@ -14,12 +14,13 @@ from sqlalchemy.pool import QueuePool, StaticPool
 
 from desk.audit.chain import sha256_hex, utc_text
 from desk.ledger.column_types import sqlite_decimal_add
-from desk.ledger.sqlite_write_gate import GatedConnection, gated_connection_factory
+from desk.ledger.sqlite_write_gate import gated_connection_factory, write_gate
 
 __all__ = [
     "SQLITE_FUNCTIONS",
     "SQLITE_PRAGMAS",
     "LedgerEngines",
+    "is_sqlite_in_memory",
     "make_engine",
     "make_engines",
     "normalise_url",
@@ -99,21 +100,27 @@ def _sqlite_in_memory(url: URL) -> bool:
     return database in ("", ":memory:") or database.startswith("file::memory:")
 
 
+def is_sqlite_in_memory(url: str | URL) -> bool:
+    """Whether ``url`` is an SQLite database that exists only inside this process."""
+    parsed = normalise_url(url)
+    return parsed.get_backend_name() == "sqlite" and _sqlite_in_memory(parsed)
+
+
 def _sqlite_engine(
-    url: URL,
-    gate: type[GatedConnection] | None = None,
-    pragmas: tuple[str, ...] = SQLITE_PRAGMAS,
-    pool_size: int = 8,
+    url: URL, pragmas: tuple[str, ...] = SQLITE_PRAGMAS, pool_size: int = 8
 ) -> Engine:
     database = url.database or ""
     in_memory = _sqlite_in_memory(url)
+    # Every engine of one file in this process shares its gate, which other processes
+    # respect too (sqlite_write_gate); an in-memory database is this engine's alone.
+    gate = write_gate(None if in_memory else Path(database))
     kwargs: dict[str, Any] = {
         # Commits arrive from several QuickFIX threads; each checks a connection out of the
         # pool, so no connection is used by two threads at once and the sqlite3 guard is moot.
         "connect_args": {
             "check_same_thread": False,
-            # In-process writers queue on a lock, not in SQLite's sleeping busy handler.
-            "factory": gate or gated_connection_factory(),
+            # Writers queue on a gate, not in SQLite's sleeping busy handler.
+            "factory": gated_connection_factory(gate),
         },
     }
     if in_memory:
@@ -184,18 +191,17 @@ class LedgerEngines:
 def make_engines(url: str | URL) -> LedgerEngines:
     """A durable engine as ``make_engine`` gives, and a deferred-durability sibling.
 
-    On SQLite both queue on the same in-process write gate (one file, one writer); an
-    in-memory database has no durability to defer, so both are the same engine.
+    On SQLite both queue on the file's write gate (one file, one writer); an in-memory
+    database has no durability to defer, so both are the same engine.
     """
     parsed = normalise_url(url)
     if parsed.get_backend_name() == "sqlite":
         if _sqlite_in_memory(parsed):
             engine = _sqlite_engine(parsed)
             return LedgerEngines(durable=engine, deferred=engine)
-        gate = gated_connection_factory()
         return LedgerEngines(
-            durable=_sqlite_engine(parsed, gate),
-            deferred=_sqlite_engine(parsed, gate, _SQLITE_DEFERRED_PRAGMAS, pool_size=2),
+            durable=_sqlite_engine(parsed),
+            deferred=_sqlite_engine(parsed, _SQLITE_DEFERRED_PRAGMAS, pool_size=2),
         )
     durable = make_engine(parsed)
     given = parsed.query.get("options", ())

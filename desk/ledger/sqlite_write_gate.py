@@ -1,12 +1,18 @@
-"""In-process writers of one SQLite file queue on a Python lock, not on SQLite's busy handler.
+"""Writers of one SQLite file queue on a gate that wakes the next one at once, not on SQLite's
+busy handler.
 
 SQLite has one write lock per file. A writer that finds it taken is put to sleep by SQLite's
 busy handler in growing steps (1, 2, 5, 10 ms …), so a client's fill arriving while the
 hedger or the audit writer commits would wait milliseconds for a lock held for a fraction of
-one. Writers in this process therefore take this gate first: before the first write
-statement of a transaction, held until that transaction commits or rolls back, and handed to
-the next waiter the moment it is released. Other processes (the CLI) still meet SQLite's own
-lock and its busy timeout.
+one. Writers therefore take this gate first: before the first write statement of a
+transaction, held until that transaction commits or rolls back, and handed to the next
+waiter the moment it is released.
+
+The gate is one per database file and process (``write_gate``): a reentrant lock for the
+threads of this process, and an exclusive ``flock`` on ``<file>-write.lock`` for the other
+processes that write the file (the desk's audit writer process, the CLI). The kernel wakes a
+process waiting on a ``flock`` when it is released, so across processes, too, nobody sleeps
+in SQLite's busy handler; that handler remains only for a writer that does not take the gate.
 
 The gate lives in a ``sqlite3.Connection`` subclass (``sqlite3.connect(factory=…)``), because
 only the driver sees the end of a commit: SQLAlchemy's ``commit`` event fires before it.
@@ -14,12 +20,79 @@ only the driver sees the end of a commit: SQLAlchemy's ``commit`` event fires be
 
 from __future__ import annotations
 
+import fcntl
+import os
 import sqlite3
 import threading
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any, Self
 
 _WRITES = ("INSERT", "UPDATE", "DELETE", "REPLACE")
+LOCK_SUFFIX = "-write.lock"
+
+
+class WriteGate:
+    """Exclusive, reentrant for the thread that holds it, and held across processes when it
+    has a lock file: the lock file's ``flock`` is taken by the outermost ``acquire`` only."""
+
+    def __init__(self, lock_path: Path | None) -> None:
+        self.lock_path = lock_path
+        self._threads = threading.RLock()
+        self._depth = 0
+        self._fd: int | None = None
+        self._fd_pid = 0
+
+    def acquire(self, blocking: bool = True) -> bool:
+        if not self._threads.acquire(blocking):
+            return False
+        if self._depth == 0 and self.lock_path is not None:
+            try:
+                locked = self._lock_file(blocking)
+            except BaseException:
+                self._threads.release()
+                raise
+            if not locked:
+                self._threads.release()
+                return False
+        self._depth += 1
+        return True
+
+    def release(self) -> None:
+        if self._depth == 1 and self._fd is not None:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+        self._depth -= 1
+        self._threads.release()
+
+    def _lock_file(self, blocking: bool) -> bool:
+        assert self.lock_path is not None  # noqa: S101 - checked by the caller
+        if self._fd is None or self._fd_pid != os.getpid():
+            # A forked child shares its parent's open file, and with it the parent's flock:
+            # it opens its own. CLOEXEC: a spawned program does not inherit it either.
+            flags = os.O_RDWR | os.O_CREAT | os.O_CLOEXEC
+            self._fd, self._fd_pid = os.open(self.lock_path, flags, 0o600), os.getpid()
+        try:
+            fcntl.flock(self._fd, fcntl.LOCK_EX if blocking else fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False
+        return True
+
+
+_gates: dict[Path, WriteGate] = {}
+_gates_lock = threading.Lock()
+
+
+def write_gate(database: Path | None) -> WriteGate:
+    """The gate of the SQLite file ``database`` in this process (one per resolved path); a
+    gate of its own, without a lock file, for an in-memory database (``None``)."""
+    if database is None:
+        return WriteGate(None)
+    path = database.expanduser().resolve()
+    with _gates_lock:
+        gate = _gates.get(path)
+        if gate is None:
+            gate = _gates[path] = WriteGate(path.with_name(path.name + LOCK_SUFFIX))
+        return gate
 
 
 def _is_write(sql: str) -> bool:
@@ -48,7 +121,7 @@ class _GatedCursor(sqlite3.Cursor):
 class GatedConnection(sqlite3.Connection):
     """A connection whose write transactions hold ``gate`` from first write to commit."""
 
-    gate: threading.RLock  # set on the per-engine subclass by gated_connection_factory
+    gate: WriteGate  # set on the per-file subclass by gated_connection_factory
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -92,6 +165,6 @@ class GatedConnection(sqlite3.Connection):
             self._leave_gate()
 
 
-def gated_connection_factory() -> type[GatedConnection]:
-    """A connection class with its own gate: one per engine, i.e. per database file."""
-    return type("GatedConnection", (GatedConnection,), {"gate": threading.RLock()})
+def gated_connection_factory(gate: WriteGate) -> type[GatedConnection]:
+    """A connection class whose transactions take ``gate``."""
+    return type("GatedConnection", (GatedConnection,), {"gate": gate})

@@ -9,6 +9,7 @@ from decimal import Decimal
 import quickfix as fix
 from sqlalchemy import Engine
 
+from desk.audit.batch_writers import EngineBatches
 from desk.audit.write_behind import AuditWriter
 from desk.clock import FakeClock
 from desk.domain.messages import (
@@ -103,7 +104,7 @@ def test_messages_in_and_out_when_passing_the_gateway_then_queued_without_io(
     engine: Engine, io_audit: list[str]
 ) -> None:
     clock = FakeClock(NOW)
-    writer = AuditWriter(engine)  # not started: only stop() will write
+    writer = AuditWriter(EngineBatches(engine))  # not started: only stop() will write
     audit = FixAudit(writer, clock)
     app = DeskApplication(NoMarketDesk(), LogonGuard({}), clock, audit)
 

@@ -8,6 +8,7 @@ import time
 from sqlalchemy import Engine
 from structlog.testing import capture_logs
 
+from desk.audit.batch_writers import EngineBatches
 from desk.audit.chain import first_break
 from desk.audit.record import AuditRecord
 from desk.audit.write_behind import AuditWriter
@@ -22,7 +23,8 @@ def _wait_for_rows(engine: Engine, count: int, timeout: float = 5.0) -> None:
 
 
 def test_stop_when_records_queued_then_every_record_is_written_in_order(engine: Engine) -> None:
-    writer = AuditWriter(engine, max_batch=7, linger_s=10.0)  # only stop() makes it write
+    # Only stop() makes it write.
+    writer = AuditWriter(EngineBatches(engine), max_batch=7, linger_s=10.0)
     writer.start()
     records = [record(n) for n in range(1, 101)]
     for r in records:
@@ -37,7 +39,7 @@ def test_stop_when_records_queued_then_every_record_is_written_in_order(engine: 
 
 
 def test_submit_when_running_then_written_within_the_linger_time(engine: Engine) -> None:
-    writer = AuditWriter(engine, linger_s=0.02)
+    writer = AuditWriter(EngineBatches(engine), linger_s=0.02)
     writer.start()
     try:
         started = time.monotonic()
@@ -51,7 +53,7 @@ def test_submit_when_running_then_written_within_the_linger_time(engine: Engine)
 
 
 def test_stop_when_never_started_then_drains_on_the_caller(engine: Engine) -> None:
-    writer = AuditWriter(engine)
+    writer = AuditWriter(EngineBatches(engine))
     writer.submit(record(1))
 
     writer.stop()
@@ -70,7 +72,7 @@ def test_write_when_database_refuses_then_logged_and_retried_until_written(
             "CREATE TRIGGER outage BEFORE INSERT ON audit_log "
             "BEGIN SELECT RAISE(ABORT, 'simulated outage'); END"
         )
-    writer = AuditWriter(engine, linger_s=0.0)
+    writer = AuditWriter(EngineBatches(engine), linger_s=0.0)
     try:
         with capture_logs() as events:
             writer.start()
@@ -102,7 +104,7 @@ def test_stop_when_database_stays_down_then_each_record_is_logged(sqlite_url: st
             "CREATE TRIGGER outage BEFORE INSERT ON audit_log "
             "BEGIN SELECT RAISE(ABORT, 'simulated outage'); END"
         )
-    writer = AuditWriter(engine, stop_timeout_s=0.2)
+    writer = AuditWriter(EngineBatches(engine), stop_timeout_s=0.2)
     try:
         with capture_logs() as events:
             writer.submit(record(1))
@@ -130,6 +132,9 @@ class _Deferred:
             raise ValueError("cannot build this one")
         return record(self.n)
 
+    def portable(self) -> _Deferred:
+        return self
+
     def __repr__(self) -> str:
         return f"_Deferred({self.n})"
 
@@ -137,7 +142,7 @@ class _Deferred:
 def test_deferred_records_when_one_cannot_be_built_then_it_alone_is_dropped_and_logged(
     engine: Engine,
 ) -> None:
-    writer = AuditWriter(engine, linger_s=0.01)
+    writer = AuditWriter(EngineBatches(engine), linger_s=0.01)
     first, broken, last = _Deferred(1), _Deferred(None), _Deferred(2)
     writer.start()
     try:

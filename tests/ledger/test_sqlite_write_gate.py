@@ -1,7 +1,9 @@
-"""In-process SQLite writers queue on the write gate, released when their transaction ends."""
+"""SQLite writers queue on the file's write gate, released when their transaction ends."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -11,7 +13,7 @@ import pytest
 from sqlalchemy import Connection, Engine, text
 
 from desk.ledger.database import make_engine
-from desk.ledger.sqlite_write_gate import GatedConnection
+from desk.ledger.sqlite_write_gate import GatedConnection, WriteGate
 
 
 @pytest.fixture
@@ -80,5 +82,89 @@ def test_a_second_writer_waits_on_the_gate_until_the_first_commits(
     worker.join(5)
 
     assert second_done
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT x FROM t ORDER BY rowid")).scalars().all() == [1, 2]
+
+
+def test_engines_of_one_file_share_its_gate_and_another_file_has_its_own(
+    tmp_path: Path, engine: Engine
+) -> None:
+    other = make_engine(f"sqlite:///{tmp_path / 'gate.db'}")
+    elsewhere = make_engine(f"sqlite:///{tmp_path / 'other.db'}")
+    try:
+        gates = []
+        for each in (engine, other, elsewhere):
+            with each.connect() as conn:
+                raw = conn.connection.dbapi_connection
+                assert isinstance(raw, GatedConnection)
+                gates.append(raw.gate)
+    finally:
+        other.dispose()
+        elsewhere.dispose()
+    assert gates[0] is gates[1]
+    assert gates[2] is not gates[0]
+    assert gates[0].lock_path == (tmp_path / "gate.db-write.lock").resolve()
+
+
+def test_a_transaction_holds_the_files_lock_against_other_processes_until_it_ends(
+    tmp_path: Path, engine: Engine
+) -> None:
+    # Another process's gate is another open file on the same lock file: flock excludes it.
+    stranger = WriteGate((tmp_path / "gate.db-write.lock").resolve())
+    with engine.connect() as conn:
+        conn.execute(text("INSERT INTO t VALUES (1)"))
+        assert not stranger.acquire(blocking=False)
+        conn.execute(text("INSERT INTO t VALUES (2)"))  # the same transaction: still one hold
+        conn.commit()
+    assert stranger.acquire(blocking=False)
+    stranger.release()
+
+
+def test_the_file_lock_is_taken_once_and_released_by_the_outermost_release(
+    tmp_path: Path,
+) -> None:
+    gate = WriteGate(tmp_path / "x.db-write.lock")
+    stranger = WriteGate(tmp_path / "x.db-write.lock")
+    assert gate.acquire()
+    assert gate.acquire()  # reentrant for this thread
+    gate.release()
+    assert not stranger.acquire(blocking=False)
+    gate.release()
+    assert stranger.acquire(blocking=False)
+    assert not gate.acquire(blocking=False)
+    stranger.release()
+
+
+_HOLDER = """
+import sys, time
+from sqlalchemy import text
+from desk.ledger.database import make_engine
+engine = make_engine(sys.argv[1])
+with engine.begin() as conn:
+    conn.execute(text("INSERT INTO t VALUES (1)"))
+    print("held", flush=True)
+    time.sleep(0.5)
+print("committed", flush=True)
+"""
+
+
+def test_a_writer_in_another_process_waits_for_this_ones_commit_not_sqlites_busy_handler(
+    tmp_path: Path, engine: Engine
+) -> None:
+    url = f"sqlite:///{tmp_path / 'gate.db'}"
+    holder = subprocess.Popen(  # noqa: S603 - this interpreter, a script of this test
+        [sys.executable, "-c", _HOLDER, url], stdout=subprocess.PIPE, text=True
+    )
+    assert holder.stdout is not None
+    try:
+        assert holder.stdout.readline() == "held\n"
+        started = time.monotonic()
+        with engine.begin() as conn:
+            conn.execute(text("INSERT INTO t VALUES (2)"))
+        waited = time.monotonic() - started
+    finally:
+        assert holder.wait(10) == 0
+    assert holder.stdout.readline() == "committed\n"
+    assert waited > 0.2  # queued behind the other process's transaction
     with engine.connect() as conn:
         assert conn.execute(text("SELECT x FROM t ORDER BY rowid")).scalars().all() == [1, 2]

@@ -1,0 +1,190 @@
+"""Where the audit writer's batches are inserted: on its own thread, or in a process of its own.
+
+A batch is written in one transaction, or not at all: ``write`` returns once it is
+committed and raises otherwise, and the caller retries the same batch.
+
+``EngineBatches`` inserts through an engine of this process. ``ProcessBatches`` hands each
+batch to a child process (``desk.audit.writer_process``) and waits for its commit. On
+SQLite, inserting audit rows means running the chain trigger's Python functions, and each
+of those calls has to take this process's GIL back from the threads on the quote path. In a
+process of its own the writer waits for nobody, and nobody waits for it: the desk's thread
+only pickles the batch and then blocks on a pipe without the GIL. The desk uses it for every
+database but an in-memory SQLite one, which another process cannot open.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import subprocess
+import sys
+from collections.abc import Sequence
+from multiprocessing.connection import Connection, Pipe
+from typing import Protocol
+
+import structlog
+from sqlalchemy import Engine
+
+from desk.audit.record import AuditRecord, DeferredRecord
+from desk.audit.store import append
+from desk.ledger.database import is_sqlite_in_memory
+from desk.log_setup import logging_settings
+
+log = structlog.get_logger("desk.audit")
+
+Batch = Sequence[AuditRecord | DeferredRecord]
+# A batch waits for the database's locks and its commit; a child that says nothing for this
+# long is taken for hung, stopped and replaced, and the batch is retried.
+REPLY_TIMEOUT_S = 60.0
+# Starting the child means a new interpreter importing SQLAlchemy: seconds on a busy host.
+START_TIMEOUT_S = 60.0
+EXIT_TIMEOUT_S = 10.0
+READY = "ready"
+
+
+class AuditWriteFailed(RuntimeError):
+    """The batch was not committed (the writer process's reason, or its death)."""
+
+
+class BatchWriter(Protocol):
+    def write(self, batch: Batch) -> None:
+        """Commit ``batch`` in one transaction, or raise."""
+
+    def close(self) -> None:
+        """Release what the writer holds (after the last ``write``)."""
+
+
+class EngineBatches:
+    """Batches inserted through ``engine``, on the calling thread."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    def write(self, batch: Batch) -> None:
+        with self._engine.begin() as connection:
+            append(connection, built(batch))
+
+    def close(self) -> None:
+        """The engine belongs to the caller."""
+
+
+class ProcessBatches:
+    """Batches inserted by a child process on its own connection to ``url``.
+
+    The child starts on the first ``write`` and is started again on the next one after it
+    died or stopped answering. A batch it committed without being able to say so (it died
+    in between) is written again by the retry: such a crash can duplicate audit rows, never
+    lose them.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        reply_timeout_s: float = REPLY_TIMEOUT_S,
+        start_timeout_s: float = START_TIMEOUT_S,
+    ) -> None:
+        self._url = url
+        self._reply_timeout_s = reply_timeout_s
+        self._start_timeout_s = start_timeout_s
+        self._child: subprocess.Popen[bytes] | None = None
+        self._pipe: Connection | None = None
+
+    @property
+    def pid(self) -> int | None:
+        """The writer process's pid while it runs."""
+        return None if self._child is None else self._child.pid
+
+    def write(self, batch: Batch) -> None:
+        items = portable(batch)
+        try:
+            pipe = self._started()
+            pipe.send(items)
+            if not pipe.poll(self._reply_timeout_s):
+                raise AuditWriteFailed(f"no answer from the writer in {self._reply_timeout_s} s")
+            reply = pipe.recv()
+        except (EOFError, OSError, AuditWriteFailed) as exc:
+            code = self._stop_child(kill=True)
+            raise AuditWriteFailed(f"the audit writer process failed (exit {code}): {exc}") from exc
+        if reply is not None:
+            raise AuditWriteFailed(str(reply))
+
+    def close(self) -> None:
+        self._stop_child(kill=False)
+
+    def _started(self) -> Connection:
+        if self._pipe is not None:
+            return self._pipe
+        ours, theirs = Pipe(duplex=True)
+        try:
+            self._child = subprocess.Popen(  # noqa: S603 - this interpreter, our own module
+                [sys.executable, "-m", "desk.audit.writer_process", str(theirs.fileno())],
+                pass_fds=(theirs.fileno(),),
+            )
+        except BaseException:
+            ours.close()
+            raise
+        finally:
+            theirs.close()
+        self._pipe = ours
+        # The URL (it may hold a password) goes over the pipe, not the command line.
+        ours.send((self._url, logging_settings()))
+        if not ours.poll(self._start_timeout_s):
+            raise AuditWriteFailed(f"the writer was not ready in {self._start_timeout_s} s")
+        if (said := ours.recv()) != READY:
+            raise AuditWriteFailed(f"the writer could not start: {said}")
+        log.info("audit.writer_process_started", pid=self._child.pid)
+        return ours
+
+    def _stop_child(self, *, kill: bool) -> int | None:
+        """End the child (asked to, or killed) and forget it; its exit code."""
+        child, pipe = self._child, self._pipe
+        self._child = self._pipe = None
+        if pipe is not None:
+            if not kill:
+                with contextlib.suppress(OSError):  # already gone: nothing to ask
+                    pipe.send(None)
+            pipe.close()
+        if child is None:
+            return None
+        if kill:
+            child.kill()
+        try:
+            return child.wait(EXIT_TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            child.kill()
+            return child.wait(EXIT_TIMEOUT_S)
+
+
+def batches_for(url: str, engine: Engine) -> BatchWriter:
+    """The desk's choice: a writer process, unless the database lives in this process only."""
+    return EngineBatches(engine) if is_sqlite_in_memory(url) else ProcessBatches(url)
+
+
+def portable(batch: Batch) -> list[AuditRecord | DeferredRecord]:
+    """``batch`` in a form another process can build: a record that cannot be made so is
+    logged in full and left out, as one that cannot be built is."""
+    items: list[AuditRecord | DeferredRecord] = []
+    for item in batch:
+        if isinstance(item, AuditRecord):
+            items.append(item)
+            continue
+        try:
+            items.append(item.portable())
+        except Exception:
+            log.exception("audit.record_failed", record=repr(item))
+    return items
+
+
+def built(items: Batch) -> list[AuditRecord]:
+    """The rows of ``items``, building deferred ones; one that cannot be built is logged in
+    full and left out, so it never holds the records behind it."""
+    records: list[AuditRecord] = []
+    for item in items:
+        if isinstance(item, AuditRecord):
+            records.append(item)
+            continue
+        try:
+            records.append(item.build())
+        except Exception:
+            log.exception("audit.record_failed", record=repr(item))
+    return records

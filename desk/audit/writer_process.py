@@ -1,0 +1,65 @@
+"""The audit writer's own process: ``python -m desk.audit.writer_process FD``.
+
+Started by ``ProcessBatches`` with one end of a pipe as ``FD``. It reads the database URL and
+the desk's logging settings first and answers ``ready``, then reads batches. It commits each
+batch in one transaction on a deferred-durability connection, as the desk's own writer did,
+and answers ``None`` or the reason it could not. It ends on ``None``, or when the desk's
+end of the pipe closes (the desk exited or died), after finishing the batch in hand. Ctrl-C
+in the desk's terminal reaches this process too; it ignores it and lets the desk drain its
+queue through it.
+"""
+
+from __future__ import annotations
+
+import signal
+import sys
+from multiprocessing.connection import Connection
+
+import structlog
+
+from desk.audit.batch_writers import READY, EngineBatches
+from desk.ledger.database import make_engines
+from desk.log_setup import LogSettings, configure_logging
+
+log = structlog.get_logger("desk.audit")
+
+
+def serve(pipe: Connection) -> None:
+    url, settings = pipe.recv()
+    assert isinstance(settings, LogSettings)  # noqa: S101 - sent by ProcessBatches
+    configure_logging(settings.fmt, settings.level, stream=getattr(sys, settings.stream))
+    try:
+        engines = make_engines(url)
+    except Exception as exc:
+        pipe.send(f"{type(exc).__name__}: {exc}")
+        return
+    batches = EngineBatches(engines.deferred)
+    pipe.send(READY)
+    try:
+        while True:
+            try:
+                batch = pipe.recv()
+            except EOFError:
+                return
+            if batch is None:
+                return
+            try:
+                batches.write(batch)
+            except Exception as exc:
+                log.exception("audit.process_write_failed", records=len(batch))
+                pipe.send(f"{type(exc).__name__}: {exc}")
+            else:
+                pipe.send(None)
+    finally:
+        engines.dispose()
+
+
+def main() -> int:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    with Connection(int(sys.argv[1])) as pipe:
+        serve(pipe)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

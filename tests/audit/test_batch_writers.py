@@ -1,0 +1,215 @@
+"""The audit writer's batches written in a process of its own: committed, retried, restarted."""
+
+from __future__ import annotations
+
+import os
+import pickle
+import signal
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine
+from structlog.testing import capture_logs
+
+from desk.audit.batch_writers import (
+    AuditWriteFailed,
+    EngineBatches,
+    ProcessBatches,
+    batches_for,
+    portable,
+)
+from desk.audit.chain import first_break
+from desk.audit.write_behind import AuditWriter
+from desk.ledger.database import make_engine
+from gateway.fix_audit import FixWire
+from tests.audit.chain_rows import chain, record
+
+_WIRE = "8=FIX.4.4\x019=40\x0135=S\x01131=rfq-9\x01117=Q-9\x0110=000\x01"
+_AT = datetime(2026, 1, 5, 12, 0, 1, tzinfo=UTC)
+
+
+def _outage(engine: Engine) -> None:
+    with engine.begin() as conn:
+        conn.exec_driver_sql(
+            "CREATE TRIGGER outage BEFORE INSERT ON audit_log "
+            "BEGIN SELECT RAISE(ABORT, 'simulated outage'); END"
+        )
+
+
+def test_a_batch_is_committed_by_the_child_with_its_deferred_records_built_there(
+    db_url: str, engine: Engine
+) -> None:
+    pricing = {"pricing": {"composite_mid": "60000.5"}}
+    wire = FixWire("fix.out", _WIRE, "CLIENT1", _AT, lambda: pricing)  # a closure: not picklable
+    batches = ProcessBatches(db_url)
+    try:
+        batches.write([record(1), wire, record(2)])
+        child = batches.pid
+        assert child is not None
+        assert child != os.getpid()
+        batches.write([record(3)])
+        assert batches.pid == child  # one child for the desk's lifetime
+    finally:
+        batches.close()
+
+    rows = chain(engine)
+    assert [row.record for row in rows] == [record(1), wire.build(), record(2), record(3)]
+    assert '"composite_mid":"60000.5"' in rows[1].record.body
+    assert first_break(rows) is None
+    assert batches.pid is None
+    assert _ended(child)
+
+
+def test_a_refused_batch_raises_with_the_databases_reason_and_the_child_logs_it(
+    sqlite_url: str, capfd: pytest.CaptureFixture[str]
+) -> None:
+    engine = make_engine(sqlite_url)
+    _outage(engine)
+    batches = ProcessBatches(sqlite_url)
+    try:
+        with pytest.raises(AuditWriteFailed, match="simulated outage"):
+            batches.write([record(1)])
+        child = batches.pid
+        with engine.begin() as conn:
+            conn.exec_driver_sql("DROP TRIGGER outage")
+        batches.write([record(1)])  # the same child, now able to write
+        assert batches.pid == child
+    finally:
+        batches.close()
+        engine.dispose()
+
+    assert [row.record for row in chain(make_engine(sqlite_url))] == [record(1)]
+    logged = capfd.readouterr().out
+    assert '"event":"audit.process_write_failed"' in logged
+    assert "simulated outage" in logged
+
+
+def test_a_killed_child_fails_its_batch_and_the_writer_retries_it_in_a_new_one(
+    sqlite_url: str,
+) -> None:
+    engine = make_engine(sqlite_url)
+    batches = ProcessBatches(sqlite_url)
+    writer = AuditWriter(batches, linger_s=0.0)
+    writer.start()
+    try:
+        writer.submit(record(1))
+        _wait_until(lambda: len(chain(engine)) == 1)
+        first_child = batches.pid
+        assert first_child is not None
+        os.kill(first_child, signal.SIGKILL)
+        _wait_until(lambda: _ended(first_child))
+        with capture_logs() as events:
+            writer.submit(record(2))
+            writer.submit(record(3))
+            _wait_until(lambda: len(chain(engine)) == 3)
+        assert batches.pid not in (None, first_child)
+    finally:
+        writer.stop()
+        engine.dispose()
+
+    assert [row.record for row in chain(make_engine(sqlite_url))] == [
+        record(1),
+        record(2),
+        record(3),
+    ]
+    failed = [e for e in events if e["event"] == "audit.write_failed"]
+    assert failed
+    assert failed[0]["log_level"] == "error"
+    assert [e["event"] for e in events].count("audit.writer_process_started") == 1
+
+
+def test_a_child_that_does_not_answer_in_time_is_replaced(sqlite_url: str) -> None:
+    batches = ProcessBatches(sqlite_url, reply_timeout_s=0.5)
+    try:
+        batches.write([record(1)])
+        stuck = batches.pid
+        assert stuck is not None
+        os.kill(stuck, signal.SIGSTOP)  # alive, silent
+        with pytest.raises(AuditWriteFailed, match=r"no answer from the writer in 0\.5 s"):
+            batches.write([record(2)])
+        assert batches.pid is None
+        assert _ended(stuck)
+        batches.write([record(2)])
+        assert batches.pid not in (None, stuck)
+    finally:
+        batches.close()
+    assert [row.record for row in chain(make_engine(sqlite_url))] == [record(1), record(2)]
+
+
+def test_the_child_ends_when_the_desks_end_of_the_pipe_closes(sqlite_url: str) -> None:
+    batches = ProcessBatches(sqlite_url)
+    batches.write([record(1)])
+    child, pipe = batches._child, batches._pipe
+    assert child is not None
+    assert pipe is not None
+    batches._child = batches._pipe = None
+    pipe.close()
+    assert child.wait(10) == 0  # raises TimeoutExpired if the child lingers
+
+
+def test_portable_records_pickle_and_build_the_same_row() -> None:
+    calls: list[int] = []
+
+    def extra() -> dict[str, object]:
+        calls.append(1)
+        return {"pricing": {"tier": "gold"}}
+
+    wire = FixWire("fix.out", _WIRE, "CLIENT1", _AT, extra)
+    [moved] = portable([wire])
+
+    assert pickle.loads(pickle.dumps(moved)).build() == wire.build()  # noqa: S301 - our own bytes
+    assert moved.portable() is moved  # already computed: not computed again
+    assert len(calls) == 2  # once for portable, once for the original's build above
+
+
+def test_a_record_whose_extra_fails_is_logged_and_left_out_of_the_batch() -> None:
+    def broken() -> dict[str, object]:
+        raise ValueError("no pricing")
+
+    bad = FixWire("fix.out", _WIRE, "CLIENT1", _AT, broken)
+    with capture_logs() as events:
+        items = portable([record(1), bad, record(2)])
+
+    assert items == [record(1), record(2)]
+    [failed] = [e for e in events if e["event"] == "audit.record_failed"]
+    assert failed["log_level"] == "error"
+    assert "fix.out" in failed["record"]
+
+
+def test_the_desk_writes_in_a_child_unless_the_database_lives_in_its_process(
+    sqlite_url: str,
+) -> None:
+    engine = make_engine("sqlite://")
+    try:
+        assert isinstance(batches_for("sqlite://", engine), EngineBatches)
+        assert isinstance(batches_for("sqlite:///:memory:", engine), EngineBatches)
+        assert isinstance(batches_for(sqlite_url, engine), ProcessBatches)
+        assert isinstance(batches_for("postgresql+psycopg://x@127.0.0.1/y", engine), ProcessBatches)
+    finally:
+        engine.dispose()
+
+
+def _ended(pid: int) -> bool:
+    """The process has exited (reaped, or a zombie waiting for its parent)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text(encoding="ascii")
+    except FileNotFoundError:
+        return True
+    return stat.rsplit(")", 1)[1].split()[0] in ("Z", "X")
+
+
+def _wait_until(condition: object, timeout: float = 10.0) -> None:
+    assert callable(condition)
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "condition not met in time"
+        time.sleep(0.02)
+
+
+def test_a_child_that_cannot_open_the_database_fails_the_batch_with_its_reason() -> None:
+    batches = ProcessBatches("mysql://nobody@127.0.0.1/nothing", start_timeout_s=30)
+    with pytest.raises(AuditWriteFailed, match="could not start: ValueError: unsupported"):
+        batches.write([record(1)])
+    assert batches.pid is None
