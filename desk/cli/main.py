@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import getpass
 import signal
 import sys
@@ -143,6 +144,10 @@ def _serve(config: DeskConfig, with_sim: bool) -> int:
     except SchemaNotCurrent as exc:
         print(f"otc-desk: {exc}", file=sys.stderr)
         return 2
+    # What start-up built (modules, the venues' market tables, config) lives as long as the
+    # process: frozen, the collector no longer walks it. A full collection walked some
+    # 360 000 such objects and held the GIL, and with it every quote, for about 130 ms.
+    gc.freeze()
     try:
         _wait_for_signal()
     finally:
