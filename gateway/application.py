@@ -103,7 +103,7 @@ class DeskApplication(fix.Application):  # type: ignore[misc] # SWIG base class 
 
     def toApp(self, message: fix.Message, session_id: fix.SessionID) -> None:
         try:
-            fields = WireFields.of(message)
+            fields = WireFields.header_of(message)
             resend = fields.get(t.POSS_DUP_FLAG) == "Y"
             stale = resend and fields.get(t.MSG_TYPE) in _NOT_RESENT
         except Exception:

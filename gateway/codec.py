@@ -37,9 +37,10 @@ class DecodeError(ValueError):
 
 def utc_timestamp(moment: datetime, *, millis: bool = True) -> str:
     """FIX UTCTimestamp ``YYYYMMDD-HH:MM:SS.sss``."""
-    moment = moment.astimezone(UTC)
-    text = moment.strftime("%Y%m%d-%H:%M:%S")
-    return f"{text}.{moment.microsecond // 1000:03d}" if millis else text
+    m = moment if moment.tzinfo is UTC else moment.astimezone(UTC)
+    # Formatted by hand: strftime took about 4 µs, twice per Quote.
+    text = f"{m.year:04d}{m.month:02d}{m.day:02d}-{m.hour:02d}:{m.minute:02d}:{m.second:02d}"
+    return f"{text}.{m.microsecond // 1000:03d}" if millis else text
 
 
 def parse_utc_timestamp(tag: int, text: str) -> datetime:

@@ -16,6 +16,12 @@ from __future__ import annotations
 import quickfix as fix
 
 SOH = "\x01"
+# The header's tags as the engine knows them (``Message.isHeaderField``, tested). It writes
+# the header first, so the first tag not in this set begins the body.
+HEADER_TAGS = frozenset(
+    {8, 9, 34, 35, 43, 49, 50, 52, 56, 57, 90, 97, 115, 116, 122, 128, 129, 142, 143, 144}
+    | {145, 212, 213, 347, 369, 370, 627, 1128, 1129}
+)
 
 
 class WireFields:
@@ -23,19 +29,28 @@ class WireFields:
 
     __slots__ = ("_first", "wire")
 
-    def __init__(self, wire: str) -> None:
+    def __init__(self, wire: str, *, header_only: bool = False) -> None:
         self.wire = wire
         first: dict[int, str] = {}
         for pair in wire.split(SOH):
             if pair:
-                tag, _, value = pair.partition("=")
-                first.setdefault(int(tag), value)
+                text, _, value = pair.partition("=")
+                tag = int(text)
+                if header_only and tag not in HEADER_TAGS:
+                    break
+                first.setdefault(tag, value)
         self._first = first
 
     @classmethod
     def of(cls, message: fix.Message) -> WireFields:
         """The fields of ``message`` (one call into the engine)."""
         return cls(message.toString())
+
+    @classmethod
+    def header_of(cls, message: fix.Message) -> WireFields:
+        """The header fields of ``message`` (and its whole wire text): what the gateway reads
+        of an outgoing message, without the body's fields."""
+        return cls(message.toString(), header_only=True)
 
     def get(self, tag: int) -> str | None:
         """The field's value, or None if the message does not carry it."""

@@ -9,8 +9,6 @@ from typing import Any
 
 from desk.domain.money import fmt
 
-_SHOWN = Decimal("0.0001")
-
 
 @dataclass(frozen=True, slots=True)
 class PricingInputs:
@@ -74,5 +72,5 @@ class PricingInputs:
 
 def show(value: Decimal) -> str:
     """``value`` to 4 decimals without trailing zeros: what ``fmt`` gives of it, faster."""
-    text = format(value.quantize(_SHOWN), "f").rstrip("0").rstrip(".")
+    text = f"{value:.4f}".rstrip("0").rstrip(".")
     return "0" if text in ("-0", "") else text

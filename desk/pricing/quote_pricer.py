@@ -10,6 +10,7 @@ strictly on its side of the fair value and rounded to the tick in the desk's fav
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -40,6 +41,12 @@ def inventory_skew_bps(instrument: InstrumentConfig, inventory: Decimal) -> Deci
     raw = -inventory * instrument.skew_bps_per_unit
     cap = instrument.skew_cap_bps
     return max(-cap, min(cap, raw))
+
+
+@functools.cache
+def _sqrt_seconds(ms: int) -> Decimal:
+    """The square root of ``ms`` milliseconds in seconds (one per instrument's horizon)."""
+    return (Decimal(ms) / 1000).sqrt()
 
 
 def price_two_way(
@@ -73,8 +80,8 @@ def price_two_way(
         penalty_bps=penalty,
     )
     margin_bps = instrument.spread_bps * tier.spread_multiplier
-    horizon_s = Decimal(instrument.quote_ttl_ms + pricing.expected_hedge_ms) / 1000
-    vol_charge_bps = pricing.vol_multiplier * sigma_bps * horizon_s.sqrt()
+    horizon_ms = instrument.quote_ttl_ms + pricing.expected_hedge_ms
+    vol_charge_bps = pricing.vol_multiplier * sigma_bps * _sqrt_seconds(horizon_ms)
     skew_bps = inventory_skew_bps(instrument, inventory)
     # Margin, volatility charge and skew are taken on the top-of-book composite so that they
     # do not depend on the size: only the market's own price for the size does.

@@ -10,7 +10,7 @@ import quickfix as fix
 
 from desk.domain.side import Side
 from gateway import codec
-from gateway.wire import SOH, WireFields
+from gateway.wire import HEADER_TAGS, SOH, WireFields
 
 NOW = datetime(2026, 1, 5, 12, 0, tzinfo=UTC)
 
@@ -55,6 +55,28 @@ def test_fields_of_message_then_same_text_as_the_engine_serialises() -> None:
 
     assert fields.wire == message.toString()
     assert fields.get(55) == "BTC/USDT"
+
+
+def test_header_tags_are_the_engines() -> None:
+    engine = {tag for tag in range(1, 10_000) if fix.Message.isHeaderField(tag)}
+
+    assert engine == HEADER_TAGS
+
+
+def test_header_of_an_outgoing_message_reads_its_header_and_stops_at_the_body() -> None:
+    message = fix.Message()
+    header = message.getHeader()
+    for tag, value in ((8, "FIX.4.4"), (35, "S"), (49, "OTCDESK"), (56, "CLIENT1"), (43, "Y")):
+        header.setField(tag, value)
+    message.setField(131, "R-1")
+    message.setField(15, "USDT")  # a body tag below some header tags
+
+    fields = WireFields.header_of(message)
+
+    assert fields.wire == message.toString()
+    assert (fields.get(35), fields.get(43), fields.get(56)) == ("S", "Y", "CLIENT1")
+    assert fields.get(131) is None
+    assert fields.get(15) is None
 
 
 def test_decode_quote_request_when_one_group_then_its_fields_are_the_request() -> None:

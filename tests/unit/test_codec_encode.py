@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
 
 import pytest
@@ -106,3 +106,17 @@ def test_a_resent_fill_carries_possresend_in_its_header_and_a_first_fill_does_no
 def test_a_value_holding_soh_is_refused_rather_than_framed_into_another_field() -> None:
     with pytest.raises(ValueError, match="tag 131: a value cannot hold SOH"):
         codec.encode_quote(replace(QUOTE, quote_req_id=f"x{SOH}35=A"))
+
+
+def test_utc_timestamps_are_utc_with_milliseconds_truncated() -> None:
+    plus_two = timezone(timedelta(hours=2))
+
+    assert codec.utc_timestamp(datetime(2026, 11, 22, 2, 27, 46, 377999, tzinfo=UTC)) == (
+        "20261122-02:27:46.377"
+    )
+    assert codec.utc_timestamp(datetime(2026, 1, 1, 1, 0, 0, 1000, tzinfo=plus_two)) == (
+        "20251231-23:00:00.001"
+    )
+    assert codec.utc_timestamp(datetime(999, 1, 2, 3, 4, 5, tzinfo=UTC), millis=False) == (
+        "09990102-03:04:05"
+    )

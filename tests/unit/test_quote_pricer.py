@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from decimal import Decimal
+from decimal import Context, Decimal
 from typing import Any
 
 import pytest
@@ -18,7 +18,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from desk.config.model import InstrumentConfig, OverSlippage, PricingConfig, TierConfig
-from desk.domain.money import round_down, round_up
+from desk.domain.money import fmt, round_down, round_up
+from desk.domain.pricing_inputs import show
 from desk.marketdata.snapshot import Level, VenueBook
 from desk.pricing.composite import HealthyBooks
 from desk.pricing.depth import ExcessSlippage, depth, hedge_cost
@@ -293,6 +294,16 @@ def test_inputs_as_log_when_priced_then_decimals_as_strings_never_floats() -> No
     assert logged["composite_mid"] == "100"
     assert logged["sigma_bps"] == "1.2346"
     assert not any(isinstance(value, float) for value in logged.values())
+
+
+@given(
+    st.decimals(
+        allow_nan=False, allow_infinity=False, places=12, min_value=-(10**20), max_value=10**20
+    )
+)
+@settings(max_examples=300, deadline=None, database=None)
+def test_shown_inputs_are_fmt_of_the_value_rounded_to_four_places(value: Decimal) -> None:
+    assert show(value) == fmt(value.quantize(Decimal("0.0001"), context=Context(prec=60)))
 
 
 # --- properties -------------------------------------------------------------------------------
