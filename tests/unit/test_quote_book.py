@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -188,3 +189,21 @@ def test_retention_when_configured_shorter_then_quotes_forgotten_sooner() -> Non
     with pytest.raises(QuoteLookupError) as caught:
         book.lookup(old.quote_id, "CLIENT1", old.valid_until + timedelta(seconds=30) + US)
     assert caught.value.code is OrderRejectCode.QUOTE_UNKNOWN
+
+
+def test_executed_quotes_when_forgotten_after_retention_leave_no_mark_behind() -> None:
+    book = QuoteBook(retention=timedelta(seconds=30))
+    issued = []
+    for second in range(600):
+        at = T0 + timedelta(seconds=second)
+        issued.append(quote(transact_time=at, valid_until=at + timedelta(seconds=5)))
+        book.add(issued[-1])
+        book.claim(issued[-1].quote_id, "CLIENT1", at)
+
+    assert len(book) <= 36
+    assert len(book._executed) <= 36  # noqa: SLF001 - the set that must not grow for ever
+    # An id seen again after it was forgotten (ids never repeat in a desk's life) is a new
+    # quote: the old execution does not cling to it.
+    late = T0 + timedelta(seconds=600)
+    book.add(replace(issued[0], transact_time=late, valid_until=late + timedelta(seconds=5)))
+    assert book.claim(issued[0].quote_id, "CLIENT1", late).quote_id == issued[0].quote_id

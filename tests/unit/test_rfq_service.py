@@ -50,7 +50,9 @@ def test_handle_when_two_way_request_then_quote_with_both_sides_on_the_tick(desk
     assert q.quote_id.startswith("Q3-")
     assert q.transact_time == T0
     assert q.indicative is False
-    assert desk.quote_book.lookup(q.quote_id, "CLIENT1", T0) == q
+    assert q.pricing is not None
+    # The book keeps the quote without its pricing inputs (they went to the log and audit).
+    assert desk.quote_book.lookup(q.quote_id, "CLIENT1", T0) == replace(q, pricing=None)
 
 
 def test_handle_when_client_buys_then_offer_only(desk: Rig) -> None:
