@@ -15,6 +15,7 @@ database but an in-memory SQLite one, which another process cannot open.
 from __future__ import annotations
 
 import contextlib
+import pickle
 import subprocess
 import sys
 from collections.abc import Sequence
@@ -95,10 +96,10 @@ class ProcessBatches:
         return None if self._child is None else self._child.pid
 
     def write(self, batch: Batch) -> None:
-        items = portable(batch)
+        payload = _pickled(portable(batch))
         try:
             pipe = self._started()
-            pipe.send(items)
+            pipe.send_bytes(payload)
             if not pipe.poll(self._reply_timeout_s):
                 raise AuditWriteFailed(f"no answer from the writer in {self._reply_timeout_s} s")
             reply = pipe.recv()
@@ -173,6 +174,24 @@ def portable(batch: Batch) -> list[AuditRecord | DeferredRecord]:
         except Exception:
             log.exception("audit.record_failed", record=repr(item))
     return items
+
+
+def _pickled(items: list[AuditRecord | DeferredRecord]) -> bytes:
+    """``items`` as the child reads them. A record that cannot be pickled is logged in full
+    and left out: sent with its batch, it would fail that batch on every retry, and hold
+    every record behind it."""
+    try:
+        return pickle.dumps(items)
+    except Exception:
+        kept = []
+        for item in items:
+            try:
+                pickle.dumps(item)
+            except Exception:
+                log.exception("audit.record_failed", record=repr(item))
+            else:
+                kept.append(item)
+        return pickle.dumps(kept)
 
 
 def built(items: Batch) -> list[AuditRecord]:

@@ -10,9 +10,11 @@ waiter the moment it is released.
 
 The gate is one per database file and process (``write_gate``): a reentrant lock for the
 threads of this process, and an exclusive ``flock`` on ``<file>-write.lock`` for the other
-processes that write the file (the desk's audit writer process, the CLI). The kernel wakes a
-process waiting on a ``flock`` when it is released, so across processes, too, nobody sleeps
-in SQLite's busy handler; that handler remains only for a writer that does not take the gate.
+processes that write the file (the desk's audit writer process, the CLI). A process that
+finds the file locked tries again after 50 µs, doubling up to 1 ms, so it is in within a
+millisecond of the release; after ``FILE_LOCK_TIMEOUT_S`` (SQLite's busy timeout) it gives
+up with "database is locked", as SQLite would, rather than hang behind a stuck process.
+SQLite's own busy handler remains only for a writer that does not take the gate.
 
 The gate lives in a ``sqlite3.Connection`` subclass (``sqlite3.connect(factory=…)``), because
 only the driver sees the end of a commit: SQLAlchemy's ``commit`` event fires before it.
@@ -24,20 +26,29 @@ import fcntl
 import os
 import sqlite3
 import threading
+import time
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, Self
 
 _WRITES = ("INSERT", "UPDATE", "DELETE", "REPLACE")
 LOCK_SUFFIX = "-write.lock"
+FILE_LOCK_TIMEOUT_S = 5.0  # as PRAGMA busy_timeout=5000 (desk.ledger.database)
+_FIRST_RETRY_S = 0.00005
+_LONGEST_RETRY_S = 0.001
+
+
+class GateTimeout(sqlite3.OperationalError):
+    """Another process held the file's write gate for longer than the timeout."""
 
 
 class WriteGate:
     """Exclusive, reentrant for the thread that holds it, and held across processes when it
     has a lock file: the lock file's ``flock`` is taken by the outermost ``acquire`` only."""
 
-    def __init__(self, lock_path: Path | None) -> None:
+    def __init__(self, lock_path: Path | None, timeout_s: float = FILE_LOCK_TIMEOUT_S) -> None:
         self.lock_path = lock_path
+        self._timeout_s = timeout_s
         self._threads = threading.RLock()
         self._depth = 0
         self._fd: int | None = None
@@ -71,11 +82,26 @@ class WriteGate:
             # it opens its own. CLOEXEC: a spawned program does not inherit it either.
             flags = os.O_RDWR | os.O_CREAT | os.O_CLOEXEC
             self._fd, self._fd_pid = os.open(self.lock_path, flags, 0o600), os.getpid()
-        try:
-            fcntl.flock(self._fd, fcntl.LOCK_EX if blocking else fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            return False
-        return True
+        deadline: float | None = None
+        delay = _FIRST_RETRY_S
+        while True:
+            try:
+                fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                if not blocking:
+                    return False
+            else:
+                return True
+            now = time.monotonic()
+            if deadline is None:
+                deadline = now + self._timeout_s
+            elif now >= deadline:
+                raise GateTimeout(
+                    f"database is locked: another process held {self.lock_path} for "
+                    f"{self._timeout_s} s"
+                )
+            time.sleep(delay)
+            delay = min(delay * 2, _LONGEST_RETRY_S)
 
 
 _gates: dict[Path, WriteGate] = {}

@@ -21,6 +21,7 @@ from desk.audit.batch_writers import (
     portable,
 )
 from desk.audit.chain import first_break
+from desk.audit.record import AuditRecord
 from desk.audit.write_behind import AuditWriter
 from desk.ledger.database import make_engine
 from gateway.fix_audit import FixWire
@@ -147,6 +148,37 @@ def test_the_child_ends_when_the_desks_end_of_the_pipe_closes(sqlite_url: str) -
     batches._child = batches._pipe = None
     pipe.close()
     assert child.wait(10) == 0  # raises TimeoutExpired if the child lingers
+
+
+class _Unpicklable:
+    """A deferred record whose portable form still cannot cross to another process."""
+
+    def build(self) -> AuditRecord:
+        return record(5)
+
+    def portable(self) -> _Unpicklable:
+        return self
+
+    def __reduce__(self) -> str:
+        raise TypeError("cannot pickle this record")
+
+    def __repr__(self) -> str:
+        return "_Unpicklable()"
+
+
+def test_a_record_that_cannot_be_pickled_is_logged_and_its_batch_written_without_it(
+    sqlite_url: str,
+) -> None:
+    batches = ProcessBatches(sqlite_url)
+    try:
+        with capture_logs() as events:
+            batches.write([record(1), _Unpicklable(), record(2)])
+    finally:
+        batches.close()
+
+    assert [row.record for row in chain(make_engine(sqlite_url))] == [record(1), record(2)]
+    [failed] = [e for e in events if e["event"] == "audit.record_failed"]
+    assert failed["record"] == "_Unpicklable()"
 
 
 def test_portable_records_pickle_and_build_the_same_row() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -13,7 +14,7 @@ import pytest
 from sqlalchemy import Connection, Engine, text
 
 from desk.ledger.database import make_engine
-from desk.ledger.sqlite_write_gate import GatedConnection, WriteGate
+from desk.ledger.sqlite_write_gate import GatedConnection, GateTimeout, WriteGate
 
 
 @pytest.fixture
@@ -133,6 +134,41 @@ def test_the_file_lock_is_taken_once_and_released_by_the_outermost_release(
     assert stranger.acquire(blocking=False)
     assert not gate.acquire(blocking=False)
     stranger.release()
+
+
+def test_a_file_lock_held_elsewhere_is_waited_for_then_refused_after_the_timeout(
+    tmp_path: Path,
+) -> None:
+    stranger = WriteGate(tmp_path / "x.db-write.lock")
+    gate = WriteGate(tmp_path / "x.db-write.lock", timeout_s=0.3)
+    held = threading.Event()
+
+    def hold_briefly() -> None:
+        assert stranger.acquire()
+        held.set()
+        time.sleep(0.1)
+        stranger.release()
+
+    holder = threading.Thread(target=hold_briefly)
+    holder.start()
+    assert held.wait(5)
+    started = time.monotonic()
+    assert gate.acquire()  # in as soon as the other holder lets go
+    waited = time.monotonic() - started
+    gate.release()
+    holder.join()
+    assert 0.05 < waited < 0.25
+
+    assert stranger.acquire()
+    started = time.monotonic()
+    with pytest.raises(GateTimeout, match="database is locked: another process held"):
+        gate.acquire()
+    assert time.monotonic() - started >= 0.3
+    assert isinstance(GateTimeout("x"), sqlite3.OperationalError)  # what callers catch
+    # Nothing half-taken is left behind: the gate is free for this process's threads.
+    stranger.release()
+    assert gate.acquire(blocking=False)
+    gate.release()
 
 
 _HOLDER = """

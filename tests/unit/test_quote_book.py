@@ -201,7 +201,7 @@ def test_executed_quotes_when_forgotten_after_retention_leave_no_mark_behind() -
         book.claim(issued[-1].quote_id, "CLIENT1", at)
 
     assert len(book) <= 36
-    assert len(book._executed) <= 36  # noqa: SLF001 - the set that must not grow for ever
+    assert len(book._executed) <= 36  # the set that must not grow for ever
     # An id seen again after it was forgotten (ids never repeat in a desk's life) is a new
     # quote: the old execution does not cling to it.
     late = T0 + timedelta(seconds=600)
