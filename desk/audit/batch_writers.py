@@ -18,9 +18,9 @@ import contextlib
 import pickle
 import subprocess
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from multiprocessing.connection import Connection, Pipe
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 import structlog
 from sqlalchemy import Engine
@@ -33,6 +33,7 @@ from desk.log_setup import logging_settings
 log = structlog.get_logger("desk.audit")
 
 Batch = Sequence[AuditRecord | DeferredRecord]
+_T = TypeVar("_T")
 # A batch waits for the database's locks and its commit; a child that says nothing for this
 # long is taken for hung, stopped and replaced, and the batch is retried.
 REPLY_TIMEOUT_S = 60.0
@@ -164,16 +165,7 @@ def batches_for(url: str, engine: Engine) -> BatchWriter:
 def portable(batch: Batch) -> list[AuditRecord | DeferredRecord]:
     """``batch`` in a form another process can build: a record that cannot be made so is
     logged in full and left out, as one that cannot be built is."""
-    items: list[AuditRecord | DeferredRecord] = []
-    for item in batch:
-        if isinstance(item, AuditRecord):
-            items.append(item)
-            continue
-        try:
-            items.append(item.portable())
-        except Exception:
-            log.exception("audit.record_failed", record=repr(item))
-    return items
+    return _each_deferred(batch, lambda item: item.portable())
 
 
 def _pickled(items: list[AuditRecord | DeferredRecord]) -> bytes:
@@ -197,13 +189,19 @@ def _pickled(items: list[AuditRecord | DeferredRecord]) -> bytes:
 def built(items: Batch) -> list[AuditRecord]:
     """The rows of ``items``, building deferred ones; one that cannot be built is logged in
     full and left out, so it never holds the records behind it."""
-    records: list[AuditRecord] = []
+    return _each_deferred(items, lambda item: item.build())
+
+
+def _each_deferred(items: Batch, step: Callable[[DeferredRecord], _T]) -> list[AuditRecord | _T]:
+    """``items`` with ``step`` applied to each deferred record; a record ``step`` fails on is
+    logged in full (``audit.record_failed``) and left out."""
+    done: list[AuditRecord | _T] = []
     for item in items:
         if isinstance(item, AuditRecord):
-            records.append(item)
+            done.append(item)
             continue
         try:
-            records.append(item.build())
+            done.append(step(item))
         except Exception:
             log.exception("audit.record_failed", record=repr(item))
-    return records
+    return done

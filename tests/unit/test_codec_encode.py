@@ -8,26 +8,22 @@ from decimal import Decimal
 
 import pytest
 
-from desk.domain.messages import OrderFilled, QuoteIssued
+from desk.domain.messages import OrderFilled
 from desk.domain.side import Side
 from gateway import codec
 from gateway.wire import SOH, WireFields
+from tests.unit.builders import quote
 
 AT = datetime(2026, 11, 22, 2, 27, 46, 377123, tzinfo=UTC)
-QUOTE = QuoteIssued(
+QUOTE = quote(
     quote_id="Q1-2",
     quote_req_id="rfq-1",
-    counterparty="CLIENT1",
     account=None,
-    symbol="BTC/USDT",
-    currency="USDT",
-    side=None,
     qty=Decimal("0.01"),
     bid_px=Decimal("59909.90"),
     offer_px=Decimal("60095.39"),
     valid_until=datetime(2026, 11, 22, 2, 27, 51, 377000, tzinfo=UTC),
     transact_time=AT,
-    indicative=False,
 )
 FILL = OrderFilled(
     order_id="O1-7",
