@@ -24,7 +24,7 @@ from desk.hedging.client_ids import hedge_client_order_id
 from desk.hedging.quality import batch_result
 from desk.hedging.router import route
 from desk.hedging.schedule import clip_schedule
-from desk.ledger.hedge_store import BatchRecord, HedgeOrderRecord, HedgeStore
+from desk.ledger.hedge_store import BatchRecord, BookedFill, HedgeOrderRecord, HedgeStore
 from desk.positions.inventory import Inventory
 from desk.pricing.composite import NoMarket
 from desk.pricing.engine import PricingEngine
@@ -75,6 +75,11 @@ class BatchWorker:
         self._inst = ctx.instruments[batch.symbol]
         self._log = log.bind(hedge_id=batch.id, symbol=batch.symbol, side=batch.side.value)
         self._excluded: set[str] = set()
+        # A new batch's orders and fills are all this worker's own, so it keeps them as it
+        # writes them instead of reading them back after every clip and at the end. A resumed
+        # batch reads the ledger: the run before the restart may have booked more.
+        self._own_orders: list[str] | None = [] if new else None
+        self._own_fills: dict[str, BookedFill] | None = {} if new else None
 
     async def run(self) -> None:
         batch = self._batch
@@ -129,8 +134,14 @@ class BatchWorker:
             clip_no += 1
 
     def _filled(self) -> Decimal:
+        return sum((f.qty for f in self._orders_and_fills()[1]), Decimal(0))
+
+    def _orders_and_fills(self) -> tuple[int, list[BookedFill]]:
+        """How many exchange orders the batch has, and every fill booked for them."""
+        if self._own_orders is not None and self._own_fills is not None:
+            return len(self._own_orders), list(self._own_fills.values())
         ids = [o.client_order_id for o in self._ctx.store.orders_of(self._batch.id)]
-        return sum((f.qty for f in self._ctx.store.exchange_fills_of(ids)), Decimal(0))
+        return len(ids), self._ctx.store.exchange_fills_of(ids)
 
     async def _wait_for(self, offset_s: float) -> None:
         opened = self._batch.created_at
@@ -183,6 +194,8 @@ class BatchWorker:
         )
         now = ctx.clock.now()
         ctx.store.record_order(order, now)
+        if self._own_orders is not None:
+            self._own_orders.append(cid)
         await self._settle(order, send=True)
 
     async def _settle(self, order: HedgeOrderRecord, *, send: bool = False) -> None:
@@ -242,7 +255,12 @@ class BatchWorker:
         now = ctx.clock.now()
         for fill in state.fills:
             event = exchange_fill_event(fill)
-            if ctx.store.book_fill_event(event, now):
+            booked = ctx.store.book_fill_event(event, now)
+            if self._own_fills is not None:  # booked now or before: in the ledger either way
+                self._own_fills[event.booking_key] = BookedFill(
+                    fill.qty, fill.price, fill.fee, fill.fee_currency
+                )
+            if booked:
                 position = ctx.inventory.apply(event.base, event.signed_qty)
                 self._log.info(
                     "hedge.fill",
@@ -282,11 +300,11 @@ class BatchWorker:
 
     def _finish(self, status: str, error: str | None) -> None:
         ctx, batch = self._ctx, self._batch
-        ids = [o.client_order_id for o in ctx.store.orders_of(batch.id)]
+        order_count, booked_fills = self._orders_and_fills()
         result = batch_result(
             batch.side,
             batch.arrival_mid,
-            ctx.store.exchange_fills_of(ids),
+            booked_fills,
             self._inst.quote,
             self._inst.base,
             status=status,
@@ -300,7 +318,7 @@ class BatchWorker:
             "avg_price": None if result.avg_price is None else fmt(result.avg_price),
             "slippage_bps": None if result.slippage_bps is None else fmt(result.slippage_bps),
             "fee_bps": None if result.fee_bps is None else fmt(result.fee_bps),
-            "orders": len(ids),
+            "orders": order_count,
             "duration_ms": int((now - batch.created_at).total_seconds() * 1000),
         }
         if status == "DONE":

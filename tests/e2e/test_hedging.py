@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -18,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import Engine, event, select
 
 from desk.config.loader import load_config
 from desk.ledger.database import make_engine
@@ -102,10 +103,22 @@ def test_a_client_buy_is_hedged_and_positions_ledger_and_venues_agree(
     core = desk.server.core
     sim = desk.simulator
     orders_before, balances_before = _sim_orders(sim), _balances(sim)
+    hedger_reads: list[str] = []
 
-    _client_buys(desk, "0.5")
+    def record_hedger_reads(conn: Any, cursor: Any, statement: str, *rest: Any) -> None:
+        if threading.current_thread().name == "hedger" and statement.lstrip().startswith(
+            "SELECT"
+        ):
+            hedger_reads.append(statement)
 
-    _wait_until(_hedged(core.hedge_store))
+    event.listen(Engine, "before_cursor_execute", record_hedger_reads)
+    try:
+        _client_buys(desk, "0.5")
+        _wait_until(_hedged(core.hedge_store))
+    finally:
+        event.remove(Engine, "before_cursor_execute", record_hedger_reads)
+    # A new batch keeps its own orders and fills: it reads none of them back.
+    assert not [s for s in hedger_reads if "hedge_orders" in s or "FROM fills" in s]
     new = _new_desk_orders(orders_before, _sim_orders(sim))
     _assert_no_duplicates(new)
     assert sum(Decimal(o["executedQty"]) for o in new) == Decimal("0.5")

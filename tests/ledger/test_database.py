@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Connection, make_url, text
+from sqlalchemy import Connection, Engine, event, make_url, text
 from sqlalchemy.pool import QueuePool
 
 from desk.ledger.database import make_engine, make_engines, normalise_url, redact_url
@@ -42,12 +42,14 @@ def test_sqlite_engine_creates_the_directory_and_sets_pragmas(tmp_path: Path) ->
         "postgresql+psycopg://desk:secret@db:5432/desk",
     ],
 )
-def test_postgres_urls_use_psycopg3_with_pre_ping(url: str) -> None:
+def test_postgres_urls_use_psycopg3_checked_at_checkout_without_pre_ping(url: str) -> None:
     engine = make_engine(url)  # no connection is made until first use
     try:
         assert engine.url.drivername == "postgresql+psycopg"
         assert engine.url.database == "desk"
-        assert engine.pool._pre_ping  # type: ignore[attr-defined]
+        # Liveness is checked on the socket at checkout (pg_liveness), not by a round trip.
+        assert not engine.pool._pre_ping  # type: ignore[attr-defined]
+        assert event.contains(engine, "checkout", _checkout_listener(engine))
     finally:
         engine.dispose()
 
@@ -65,6 +67,13 @@ def test_redact_url_hides_the_password() -> None:
     assert shown == "postgresql+psycopg://desk:***@db:5432/desk"
     assert redact_url("sqlite:///var/desk.db") == "sqlite:///var/desk.db"
     assert "hunter2" not in redact_url("not a url hunter2")
+
+
+def _checkout_listener(engine: Engine) -> object:
+    """The pool checkout listener ``pg_liveness`` installed on ``engine``."""
+    listeners = list(engine.pool.dispatch.checkout)
+    assert len(listeners) == 1
+    return listeners[0]
 
 
 def _raw(conn: Connection) -> object:

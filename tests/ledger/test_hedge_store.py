@@ -17,7 +17,7 @@ from desk.ledger.column_types import exact_sum
 from desk.ledger.database import make_engines
 from desk.ledger.fill_rows import FILL_ROW_COLUMNS, fill_row
 from desk.ledger.hedge_store import BatchRecord, BatchResult, HedgeOrderRecord, HedgeStore
-from desk.ledger.models import fills
+from desk.ledger.models import fills, hedge_batches, hedge_intents, hedge_orders
 from desk.ledger.records import BookingConflict
 from desk.ledger.repository import Ledger
 from desk.venues.orders import ExchangeFill, exchange_fill_event
@@ -306,3 +306,57 @@ def test_only_an_order_about_to_be_sent_waits_for_the_disk(db_url: str) -> None:
     for table in ("HEDGE_INTENTS", "HEDGE_ORDERS", "FILLS", "AUDIT_LOG", "HEDGE_BATCHES"):
         assert table in deferred
     assert store.positions_by_symbol() == {"BTC/USD": Decimal(0)}
+
+
+@pytest.mark.postgres
+def test_postgres_order_updates_and_batch_close_are_one_autocommit_statement_each(
+    pg_url: str,
+) -> None:
+    """No BEGIN/COMMIT round trips around the hedger's single-statement writes."""
+    engines = make_engines(pg_url)
+    sent: list[tuple[str, bool]] = []
+
+    def record(conn: Any, cursor: Any, statement: str, *rest: Any) -> None:
+        sent.append((statement.lstrip().split()[0].upper(), cursor.connection.autocommit))
+
+    try:
+        Ledger(engines.durable).book_fill(booking(side=Side.BUY, qty=Decimal(1)))
+        store = HedgeStore(engines.durable, engines.deferred)
+        batch = store.open_batch("BTC/USD", "router", None, T0, LOT)
+        assert batch is not None
+        order = HedgeOrderRecord(
+            client_order_id=f"otc-b{batch.id}-c0-v0", batch_id=batch.id, clip_no=0,
+            venue="sim-a", symbol="BTC/USD", side=Side.BUY, qty=Decimal(1),
+            status="PENDING_NEW", exchange_order_id=None, filled_qty=Decimal(0),
+        )  # fmt: skip
+        store.record_order(order, T0)
+        event.listen(engines.deferred, "before_cursor_execute", record)
+        store.update_order(
+            order.client_order_id, status="FILLED", filled_qty=Decimal(1),
+            exchange_order_id="42", at=T0,
+        )  # fmt: skip
+        store.finish_batch(
+            batch.id,
+            BatchResult("FAILED", Decimal(1), Decimal(60000), Decimal(0), None, None, "x"),
+            T0,
+        )
+        with engines.durable.connect() as conn:
+            batch_row = conn.execute(
+                select(hedge_batches.c.status, hedge_batches.c.error).where(
+                    hedge_batches.c.id == batch.id
+                )
+            ).one()
+            intents = conn.execute(
+                select(hedge_intents.c.status).where(hedge_intents.c.batch_id == batch.id)
+            ).scalars().all()
+            order_status = conn.execute(
+                select(hedge_orders.c.status).where(
+                    hedge_orders.c.client_order_id == order.client_order_id
+                )
+            ).scalar_one()
+    finally:
+        engines.dispose()
+    assert sent == [("UPDATE", True), ("WITH", True)]
+    assert tuple(batch_row) == ("FAILED", "x")
+    assert intents == ["FAILED"]
+    assert order_status == "FILLED"

@@ -35,7 +35,7 @@ TABLES = {
     "hedge_orders",
     "positions",
 }
-HEAD = "0007_sqlite_audit_time"
+HEAD = "0008_pg_trigger_plans"
 
 
 def test_head_is_the_latest_revision() -> None:
