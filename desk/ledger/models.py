@@ -146,6 +146,7 @@ class HedgeIntent(Base):
         CheckConstraint(HEDGE_STATUS_CHECK, name="status"),
         *positive_check("qty", "qty_positive"),
         Index(None, "status", "id"),  # hedgers claim the oldest PENDING rows first
+        Index(None, "batch_id"),  # a batch closes its intents
         {"sqlite_autoincrement": True},
     )
 

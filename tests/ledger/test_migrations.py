@@ -35,7 +35,7 @@ TABLES = {
     "hedge_orders",
     "positions",
 }
-HEAD = "0008_pg_trigger_plans"
+HEAD = "0008_keyed_lookups"
 
 
 def test_head_is_the_latest_revision() -> None:

@@ -1,5 +1,5 @@
 """PostgreSQL: the checking triggers keep using their indexes on a long-lived connection
-(0008_pg_trigger_plans). Plans are read with auto_explain, which logs every nested
+(0008_keyed_lookups). Plans are read with auto_explain, which logs every nested
 statement's plan to the client."""
 
 from __future__ import annotations

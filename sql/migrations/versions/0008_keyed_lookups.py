@@ -1,6 +1,6 @@
-"""PostgreSQL: the ledger's checking triggers look rows up by index however small a table was.
+"""Lookups by key stay lookups as the ledger grows: trigger plans on PostgreSQL, one index.
 
-Revision ID: 0008_pg_trigger_plans
+Revision ID: 0008_keyed_lookups
 Revises: 0007_sqlite_audit_time
 Create Date: 2026-11-22
 
@@ -21,6 +21,9 @@ every plan, generic or not, use those indexes; the same 2 000 bookings then scan
 (``plan_cache_mode = force_custom_plan``), was flat too but slower by the planning.
 
 SQLite has no such plan cache: its triggers are unchanged.
+
+Both databases: ``hedge_intents.batch_id`` gets an index. Closing a hedge batch marks its
+intents by ``batch_id``, which had none, so every batch read every intent ever booked.
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ from collections.abc import Sequence
 
 from alembic import op
 
-revision: str = "0008_pg_trigger_plans"
+revision: str = "0008_keyed_lookups"
 down_revision: str | Sequence[str] | None = "0007_sqlite_audit_time"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
@@ -40,7 +43,9 @@ KEYED_TRIGGER_FUNCTIONS = ("journal_entry_must_balance()", "audit_log_chain()")
 
 
 def upgrade() -> None:
-    """PostgreSQL: sequential scans are off inside the keyed trigger functions."""
+    """The intents' batch index; on PostgreSQL, sequential scans off inside the keyed trigger
+    functions."""
+    op.create_index("ix_hedge_intents_batch_id", "hedge_intents", ["batch_id"])
     if op.get_context().dialect.name != "postgresql":
         return
     for function in KEYED_TRIGGER_FUNCTIONS:
@@ -48,8 +53,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    """PostgreSQL: the functions plan as the session does again."""
-    if op.get_context().dialect.name != "postgresql":
-        return
-    for function in KEYED_TRIGGER_FUNCTIONS:
-        op.execute(f"ALTER FUNCTION {function} RESET enable_seqscan")
+    """The functions plan as the session does again; the index is dropped."""
+    if op.get_context().dialect.name == "postgresql":
+        for function in KEYED_TRIGGER_FUNCTIONS:
+            op.execute(f"ALTER FUNCTION {function} RESET enable_seqscan")
+    op.drop_index("ix_hedge_intents_batch_id", table_name="hedge_intents")
