@@ -28,6 +28,7 @@ from desk.ledger.models import (
     positions,
 )
 from desk.ledger.pg_statements import book_exchange_fill_statement
+from desk.ledger.raw_statements import execute_raw
 from desk.ledger.records import BookingConflict
 
 log = structlog.get_logger("desk.ledger")
@@ -531,9 +532,9 @@ class HedgeStore:
                     conn.execute(_PG_BOOK_EXCHANGE_FILL, params)
             else:
                 with self._deferred.begin() as conn:
-                    fill_id = conn.execute(_INSERT_FILL, row).scalar_one()
+                    fill_id = execute_raw(conn, _INSERT_FILL, row)
                     write_journal_entry(conn, event, int(fill_id), booked_at)
-                    conn.execute(_INSERT_AUDIT, audit)
+                    execute_raw(conn, _INSERT_AUDIT, audit)
         except IntegrityError as exc:
             with self._engine.connect() as conn:
                 existing = conn.execute(

@@ -20,6 +20,7 @@ from sqlalchemy import Connection, insert
 from desk.domain.fills import FillEvent, FillSource
 from desk.domain.side import Side
 from desk.ledger.models import journal_entries, postings, settlement_obligations
+from desk.ledger.raw_statements import execute_raw, execute_raw_many
 
 __all__ = [
     "DESK_INVENTORY",
@@ -123,10 +124,12 @@ def write_journal_entry(
     """Write the entry of a just-inserted fill, in the caller's transaction.
 
     Postings go first and the entry last: on SQLite the entry's insert is where the database
-    checks the balance, and postings for an existing entry are refused.
+    checks the balance, and postings for an existing entry are refused. The inserts run on the
+    transaction's DBAPI connection (``raw_statements``): this is the booking's inner loop.
     """
     lines = postings_of(event)
-    conn.execute(
+    execute_raw_many(
+        conn,
         _INSERT_POSTINGS,
         [
             {"entry_key": event.booking_key, "account": p.account, "asset": p.asset,
@@ -134,7 +137,8 @@ def write_journal_entry(
             for p in lines
         ],
     )  # fmt: skip
-    conn.execute(
+    execute_raw(
+        conn,
         _INSERT_ENTRY,
         {
             "entry_key": event.booking_key,
@@ -147,7 +151,8 @@ def write_journal_entry(
     if obligations:
         if trade_id is None or event.settl_date is None:
             raise ValueError(f"client fill {event.booking_key} needs a trade id and settl_date")
-        conn.execute(
+        execute_raw_many(
+            conn,
             _INSERT_OBLIGATIONS,
             [
                 {

@@ -1,0 +1,80 @@
+"""RawStatement: a Core INSERT compiled once and run on the DBAPI cursor, with the columns'
+own bind processors and SQLAlchemy's exceptions."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, bindparam, insert, select
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.exc import IntegrityError
+
+from desk.ledger.database import make_engine
+from desk.ledger.models import desk_boots, postings
+from desk.ledger.raw_statements import RawStatement, execute_raw, execute_raw_many
+from tests.fixtures.databases import migrated_sqlite_url
+from tests.ledger.factories import T0
+
+
+@pytest.fixture
+def engine(tmp_path: Path) -> Engine:
+    return make_engine(migrated_sqlite_url(tmp_path / "raw.db"))
+
+
+def test_returning_gives_the_new_key_and_the_row_is_stored_as_core_would(engine: Engine) -> None:
+    stmt = insert(desk_boots).returning(desk_boots.c.id)
+    with engine.begin() as conn:
+        first = execute_raw(conn, stmt, {"started_at": T0, "hostname": "h", "pid": 1})
+        second = execute_raw(conn, stmt, {"started_at": T0, "hostname": "h", "pid": 2})
+    with engine.connect() as conn:
+        rows = conn.execute(select(desk_boots).order_by(desk_boots.c.id)).all()
+    assert second == first + 1
+    # Read back through the column types: the time was stored by UtcDateTime's processor.
+    assert [(r.id, r.started_at, r.pid) for r in rows] == [(first, T0, 1), (second, T0, 2)]
+
+
+def test_column_types_still_refuse_float_money_and_naive_times(engine: Engine) -> None:
+    stmt = insert(postings)
+    row = {"entry_key": "k", "account": "a", "asset": "BTC", "amount": 1.5}
+    with engine.begin() as conn, pytest.raises(TypeError):
+        execute_raw_many(conn, stmt, [row])
+    boot = insert(desk_boots)
+    with engine.begin() as conn, pytest.raises(ValueError, match="naive"):
+        execute_raw(conn, boot, {"started_at": T0.replace(tzinfo=None), "hostname": "h", "pid": 1})
+
+
+def test_a_constraint_failure_is_sqlalchemys_integrity_error_and_rolls_back(
+    engine: Engine,
+) -> None:
+    # A posting needs its journal entry (deferred foreign key on SQLite: checked at commit)
+    # and a non-zero amount (checked at once).
+    zero = {"entry_key": "k", "account": "a", "asset": "BTC", "amount": Decimal(0)}
+    with pytest.raises(IntegrityError) as caught, engine.begin() as conn:
+        execute_raw_many(conn, insert(postings), [zero])
+    assert "amount" in str(caught.value.orig) or "CHECK" in str(caught.value.orig)
+    with engine.connect() as conn:
+        assert conn.execute(select(postings)).all() == []
+
+
+def test_parameters_come_in_the_statements_order_through_the_processors() -> None:
+    raw = RawStatement(
+        insert(postings), make_engine("sqlite://").dialect, ["amount", "asset", "entry_key"]
+    )
+    assert raw.sql.startswith("INSERT INTO postings (entry_key, asset, amount)")
+    # DecimalType stores canonical text on SQLite.
+    assert raw.parameters({"entry_key": "k", "asset": "BTC", "amount": Decimal("1.50")}) == (
+        "k",
+        "BTC",
+        "1.5",
+    )
+
+
+def test_a_missing_parameter_or_a_named_paramstyle_is_refused_at_build() -> None:
+    sqlite = make_engine("sqlite://").dialect
+    with pytest.raises(ValueError, match="positional"):
+        RawStatement(insert(postings), postgresql.psycopg.dialect(), ["entry_key"])
+    named = insert(postings).values(entry_key=bindparam("key"))
+    with pytest.raises(ValueError, match="'key'"):
+        RawStatement(named, sqlite, ["asset"])
