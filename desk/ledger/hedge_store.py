@@ -529,7 +529,7 @@ class HedgeStore:
                     **{f"audit_{c}": v for c, v in audit.items()},
                 }
                 with self._deferred_autocommit.connect() as conn:
-                    conn.execute(_PG_BOOK_EXCHANGE_FILL, params)
+                    execute_raw(conn, _PG_BOOK_EXCHANGE_FILL, params)
             else:
                 with self._deferred.begin() as conn:
                     fill_id = execute_raw(conn, _INSERT_FILL, row)

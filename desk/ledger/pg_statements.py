@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Executable, String, bindparam, func, insert, literal, select
+from sqlalchemy import String, bindparam, func, insert, literal, select
 from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.sql.dml import UpdateBase
 
 from desk.ledger.column_types import DecimalType, UtcDateTime
 from desk.ledger.fill_rows import FILL_ROW_COLUMNS
@@ -40,7 +41,7 @@ def new_postings_cte() -> Any:
     )
 
 
-def book_exchange_fill_statement() -> Executable:
+def book_exchange_fill_statement() -> UpdateBase:
     """An exchange fill with its journal entry, postings and EXCHANGE_FILL audit record as one
     INSERT ... WITH statement.
 

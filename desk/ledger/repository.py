@@ -15,7 +15,6 @@ from typing import Any, NoReturn
 import structlog
 from sqlalchemy import (
     Engine,
-    Executable,
     String,
     bindparam,
     func,
@@ -25,6 +24,7 @@ from sqlalchemy import (
     true,
 )
 from sqlalchemy.exc import DBAPIError, IntegrityError, StatementError
+from sqlalchemy.sql.dml import UpdateBase
 
 from desk.domain.fills import FillEvent, FillSource, client_booking_key
 from desk.domain.side import Side
@@ -95,7 +95,7 @@ _FILL_COLUMNS = (
 )  # fmt: skip
 
 
-def _pg_book_fill_statement() -> Executable:
+def _pg_book_fill_statement() -> UpdateBase:
     """The whole booking as one INSERT ... WITH statement: one round trip.
 
     Order, trade, canonical fill, journal entry with its postings, settlement obligations, the
@@ -212,7 +212,7 @@ def _pg_book_fill_statement() -> Executable:
     )
 
 
-def _pg_record_rejection_statement() -> Executable:
+def _pg_record_rejection_statement() -> UpdateBase:
     """The rejected order and its ORDER_REJECTED audit record as one statement."""
     columns = (*_REJECTION_COLUMNS, "side", "status", "created_at")
     new_order = insert(orders).values({c: bindparam(c) for c in columns}).cte("new_order")
@@ -237,6 +237,12 @@ _REJECTION_COLUMNS = (
     "counterparty", "account", "cl_ord_id", "order_id", "exec_id", "quote_id", "symbol",
     "qty", "price", "reject_code", "reject_text",
 )  # fmt: skip
+
+# PostgreSQL's one-statement booking and rejection, built once and run on the driver's cursor
+# (raw_statements): SQLAlchemy's cache key for a statement of ten CTEs is a walk of its tree on
+# every call.
+_PG_BOOK_FILL = _pg_book_fill_statement()
+_PG_RECORD_REJECTION = _pg_record_rejection_statement()
 
 # The SQLite booking's statements, built once (construction per call is measurable CPU on the
 # order path).
@@ -305,8 +311,6 @@ class Ledger:
         # Single statements need no BEGIN/COMMIT round trips; they are atomic on their own.
         self._autocommit = engine.execution_options(isolation_level="AUTOCOMMIT")
         self._postgres = engine.dialect.name == "postgresql"
-        self._pg_book_fill = _pg_book_fill_statement() if self._postgres else None
-        self._pg_record_rejection = _pg_record_rejection_statement() if self._postgres else None
 
     @property
     def engine(self) -> Engine:
@@ -353,7 +357,7 @@ class Ledger:
         event = client_fill_event(order, fill)
         canonical = fill_row(event, fill["executed_at"])
         audit = client_fill_audit_row(booking)
-        if self._pg_book_fill is not None:
+        if self._postgres:
             lines = postings_of(event)
             owed = obligations_of(event, lines)
             params = {
@@ -376,7 +380,7 @@ class Ledger:
                 **{f"audit_{c}": v for c, v in audit.items()},
             }
             with self._autocommit.connect() as conn:
-                return int(conn.execute(self._pg_book_fill, params).scalar_one())
+                return int(execute_raw(conn, _PG_BOOK_FILL, params))
         # SQLite is in-process, so several statements cost no round trips; pysqlite opens the
         # transaction at the first INSERT, which waits (busy_timeout) for the write lock.
         shared = {c: order[c] for c in _SHARED_COLUMNS}
@@ -417,10 +421,10 @@ class Ledger:
         audit = rejection_audit_row(rejection)
         try:
             with _plain_errors():
-                if self._pg_record_rejection is not None:
+                if self._postgres:
                     params = row | {f"audit_{c}": v for c, v in audit.items()}
                     with self._autocommit.connect() as conn:
-                        conn.execute(self._pg_record_rejection, params)
+                        execute_raw(conn, _PG_RECORD_REJECTION, params)
                 else:
                     with self._engine.begin() as conn:
                         conn.execute(_INSERT_ORDER, row)

@@ -10,7 +10,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, event, select
+from sqlalchemy import event, select
 
 from desk.domain.side import Side
 from desk.ledger.column_types import exact_sum
@@ -260,28 +260,20 @@ def test_fill_row_columns_are_what_fill_row_builds() -> None:
     assert tuple(fill_row(event, T0)) == FILL_ROW_COLUMNS
 
 
-def _record_writes(engine: Engine, into: list[str]) -> None:
-    """Every INSERT/UPDATE/WITH ``engine`` sends, upper-cased. On SQLite the booking's inserts
-    go straight to the driver (raw_statements), past SQLAlchemy's events: trace the driver."""
-
-    def record(statement: str) -> None:
-        statement = statement.lstrip().upper()
-        if statement.startswith(("INSERT", "UPDATE", "WITH")):
-            into.append(statement)
-
-    if engine.dialect.name == "sqlite":
-        event.listen(engine, "connect", lambda dbapi, _: dbapi.set_trace_callback(record))
-    else:
-        event.listen(engine, "before_cursor_execute", lambda *args: record(str(args[2])))
-
-
 def test_only_an_order_about_to_be_sent_waits_for_the_disk(db_url: str) -> None:
     """The write before an order goes out is durable; the hedger's other writes are deferred
     (they reach the disk with that write at the latest, see LedgerEngines)."""
     engines = make_engines(db_url)
     seen: dict[str, list[str]] = {"durable": [], "deferred": []}
     for name, engine in (("durable", engines.durable), ("deferred", engines.deferred)):
-        _record_writes(engine, seen[name])
+
+        def record(*args: Any, _into: list[str] = seen[name]) -> None:
+            statement = str(args[2]).lstrip().upper()
+            if statement.startswith(("INSERT", "UPDATE", "WITH")):
+                _into.append(statement)
+
+        # Statements run on the driver's cursor (raw_statements) are seen too.
+        event.listen(engine, "before_cursor_execute", record)
     try:
         Ledger(engines.durable).book_fill(booking(side=Side.BUY, qty=Decimal(1)))
         seen["durable"].clear()

@@ -7,7 +7,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, bindparam, insert, select
+from sqlalchemy import Engine, bindparam, event, insert, select
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.exc import IntegrityError
 
@@ -78,3 +78,40 @@ def test_a_missing_parameter_or_a_named_paramstyle_is_refused_at_build() -> None
     named = insert(postings).values(entry_key=bindparam("key"))
     with pytest.raises(ValueError, match="'key'"):
         RawStatement(named, sqlite, ["asset"])
+
+
+def test_cursor_listeners_see_raw_statements(engine: Engine) -> None:
+    seen: list[tuple[str, tuple[object, ...], bool]] = []
+    event.listen(
+        engine,
+        "before_cursor_execute",
+        lambda conn, cursor, statement, params, context, many: seen.append(
+            (statement, params, many)
+        ),
+    )
+    with engine.begin() as conn:
+        execute_raw(conn, insert(desk_boots), {"started_at": T0, "hostname": "h", "pid": 7})
+    [(statement, params, many)] = seen
+    assert statement.startswith("INSERT INTO desk_boots")
+    assert 7 in params
+    assert not many
+
+
+@pytest.mark.postgres
+def test_postgres_runs_the_positional_variant_and_raises_sqlalchemys_errors(
+    pg_url: str,
+) -> None:
+    """psycopg's connection, SQLAlchemy's pyformat dialect: compiled with ``%s`` instead."""
+    engine = make_engine(pg_url)
+    stmt = insert(desk_boots).returning(desk_boots.c.id)
+    try:
+        with engine.begin() as conn:
+            first = execute_raw(conn, stmt, {"started_at": T0, "hostname": "h", "pid": 1})
+        with engine.connect() as conn:
+            row = conn.execute(select(desk_boots).where(desk_boots.c.id == first)).one()
+        duplicate = {"started_at": T0, "hostname": "h", "pid": 2, "id": first}
+        with pytest.raises(IntegrityError), engine.begin() as conn:
+            execute_raw(conn, insert(desk_boots), duplicate)
+    finally:
+        engine.dispose()
+    assert (row.started_at, row.hostname, row.pid) == (T0, "h", 1)
