@@ -36,8 +36,10 @@ def connection_problem(conn: Connection[Any]) -> str | None:
         return "broken"
     if conn.info.transaction_status != TransactionStatus.IDLE:
         return f"not idle ({conn.info.transaction_status.name})"
-    readable, _, _ = select.select([conn.fileno()], [], [], 0)
-    if readable:
+    # poll, not select: a long-running desk may hold descriptors above select's 1024.
+    poller = select.poll()
+    poller.register(conn.fileno(), select.POLLIN | select.POLLPRI)
+    if poller.poll(0):
         return "the server sent data or closed the connection while it was idle"
     return None
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import resource
 import select
 import time
 from collections.abc import Iterator
@@ -25,7 +27,9 @@ def _terminate(pg_url: str, backend_pid: int) -> None:
 
 def _wait_readable(conn: psycopg.Connection[object]) -> None:
     """Until the server's goodbye has reached the socket (bounded)."""
-    select.select([conn.fileno()], [], [], 5)
+    poller = select.poll()
+    poller.register(conn.fileno(), select.POLLIN)
+    poller.poll(5000)
 
 
 @pytest.fixture
@@ -106,3 +110,27 @@ def test_the_next_statement_after_the_server_dropped_every_connection_succeeds(
         time.sleep(0.01)
     with engine.begin() as conn:
         assert conn.execute(text("SELECT 41 + 1")).scalar_one() == 42
+
+
+def test_a_connection_on_a_descriptor_above_1024_is_checked(pg_url: str) -> None:
+    """select() refuses descriptors above FD_SETSIZE; a long-running desk can have them."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and hard < 1100:
+        pytest.fail(f"the test needs 1100 descriptors; the hard limit is {hard}")
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, 1100), hard))
+    conninfo = pg_url.replace("postgresql+psycopg://", "postgresql://")
+    fillers = [os.open(os.devnull, os.O_RDONLY) for _ in range(1030)]
+    try:
+        conn = psycopg.connect(conninfo, autocommit=True)
+        try:
+            assert conn.fileno() > 1024
+            assert connection_problem(conn) is None
+            _terminate(pg_url, conn.info.backend_pid)
+            _wait_readable(conn)
+            assert connection_problem(conn) is not None
+        finally:
+            conn.close()
+    finally:
+        for fd in fillers:
+            os.close(fd)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
