@@ -28,7 +28,7 @@ from desk.ledger.models import (
     positions,
 )
 from desk.ledger.pg_statements import book_exchange_fill_statement
-from desk.ledger.raw_statements import execute_raw
+from desk.ledger.raw_statements import execute_raw, first_row_raw
 from desk.ledger.records import BookingConflict
 
 log = structlog.get_logger("desk.ledger")
@@ -96,7 +96,9 @@ _FIRST_ORDER_AT = (
     .values(first_order_at=bindparam("b_at"))
 )
 _INSERT_ORDER = insert(hedge_orders)
-# PostgreSQL: the first-order stamp and the order row in one statement, one round trip.
+# PostgreSQL: the first-order stamp and the order row in one statement, one round trip. This
+# and _PG_OPEN_BATCH are on the hedge's way out, and run on the driver's cursor
+# (raw_statements).
 _PG_RECORD_ORDER = text(
     """
 WITH first_order AS (
@@ -159,6 +161,7 @@ FROM batch
     )
     .columns(id=Integer(), side=String(), qty=DecimalType(), trade_ids=ARRAY(Integer()))
 )
+_PG_OPEN_BATCH_TYPES = (Integer(), String(), DecimalType(), ARRAY(Integer()))
 _UPDATE_ORDER = (
     update(hedge_orders)
     .where(hedge_orders.c.client_order_id == bindparam("b_client_order_id"))
@@ -368,21 +371,22 @@ class HedgeStore:
             "now": now,
         }
         with self._deferred_autocommit.connect() as conn:
-            row = conn.execute(_PG_OPEN_BATCH, params).one_or_none()
+            row = first_row_raw(conn, _PG_OPEN_BATCH, params, _PG_OPEN_BATCH_TYPES)
         if row is None:
             return None
+        batch_id, side, qty, trade_ids = row
         return BatchRecord(
-            id=row.id,
+            id=batch_id,
             symbol=symbol,
-            side=Side(row.side),
-            qty=row.qty,
+            side=Side(side),
+            qty=qty,
             algo=algo,
             status="WORKING",
             arrival_mid=arrival_mid,
             created_at=now,
             first_order_at=None,
             filled_qty=Decimal(0),
-            trade_ids=tuple(row.trade_ids),
+            trade_ids=tuple(trade_ids),
         )
 
     def working_batches(self) -> list[BatchRecord]:
@@ -456,7 +460,7 @@ class HedgeStore:
         }
         if self._postgres:
             with self._autocommit.connect() as conn:
-                conn.execute(_PG_RECORD_ORDER, {**row, "at": at})
+                execute_raw(conn, _PG_RECORD_ORDER, {**row, "at": at})
             return
         with self._engine.begin() as conn:
             conn.execute(_FIRST_ORDER_AT, {"b_id": order.batch_id, "b_at": at})

@@ -25,16 +25,27 @@ from typing import Any
 from sqlalchemy import Connection, Dialect
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql.compiler import SQLCompiler
-from sqlalchemy.sql.dml import UpdateBase
+from sqlalchemy.sql.elements import ClauseElement
+from sqlalchemy.types import TypeEngine
 
-__all__ = ["RawStatement", "execute_raw", "execute_raw_many"]
+__all__ = ["RawStatement", "execute_raw", "execute_raw_many", "first_row_raw"]
 
 
 class RawStatement:
-    """One INSERT (optionally with RETURNING, or a data-modifying WITH) for one positional
-    dialect and one set of parameter names."""
+    """One statement (an INSERT, optionally with RETURNING, a data-modifying WITH, or a
+    ``text()``) for one positional dialect and one set of parameter names.
 
-    def __init__(self, statement: UpdateBase, dialect: Dialect, keys: Sequence[str]) -> None:
+    ``result_types``: the types of the columns it returns, whose result processors
+    ``first_row`` applies (``DecimalType``'s canonical form, for one).
+    """
+
+    def __init__(
+        self,
+        statement: ClauseElement,
+        dialect: Dialect,
+        keys: Sequence[str],
+        result_types: Sequence[TypeEngine[Any]] = (),
+    ) -> None:
         compiled = statement.compile(dialect=dialect, column_keys=list(keys))
         if not isinstance(compiled, SQLCompiler) or not compiled.positional:
             raise ValueError(f"{dialect.name}: a positional SQL compiler is needed")
@@ -54,6 +65,9 @@ class RawStatement:
         self._processors: tuple[Callable[[Any], Any] | None, ...] = tuple(
             binds[name].type.bind_processor(dialect) for name in names
         )
+        self._result_processors: tuple[Callable[[Any], Any] | None, ...] = tuple(
+            t.result_processor(dialect, None) for t in result_types
+        )
 
     def parameters(self, values: Mapping[str, Any]) -> tuple[Any, ...]:
         """``values`` in the statement's order, through the columns' bind processors."""
@@ -72,6 +86,22 @@ class RawStatement:
             cursor.execute(self.sql, params)
             row = cursor.fetchone() if cursor.description else None
         return None if row is None else row[0]
+
+    def first_row(self, conn: Connection, values: Mapping[str, Any]) -> tuple[Any, ...] | None:
+        """Run once in ``conn``'s transaction; the first row returned, its columns through
+        the result processors of ``result_types``, or None if no row came back."""
+        params = self.parameters(values)
+        with self._cursor(conn, params, many=False) as cursor:
+            cursor.execute(self.sql, params)
+            row = cursor.fetchone() if cursor.description else None
+        if row is None:
+            return None
+        if len(row) != len(self._result_processors):
+            raise ValueError(f"{len(row)} columns returned, {len(self._result_processors)} typed")
+        return tuple(
+            value if process is None else process(value)
+            for value, process in zip(row, self._result_processors, strict=True)
+        )
 
     def execute_many(self, conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
         """Run once per row of ``rows`` in ``conn``'s transaction (no RETURNING)."""
@@ -99,7 +129,7 @@ class RawStatement:
 
 
 # Statements are module constants, so this holds a handful of entries.
-_compiled: dict[tuple[UpdateBase, str, frozenset[str]], RawStatement] = {}
+_compiled: dict[tuple[ClauseElement, str, frozenset[str]], RawStatement] = {}
 
 
 _positional_dialects: dict[type[Dialect], Dialect] = {}
@@ -117,25 +147,41 @@ def _positional(dialect: Dialect) -> Dialect:
     return found
 
 
-def _raw(conn: Connection, statement: UpdateBase, keys: Iterable[str]) -> RawStatement:
+def _raw(
+    conn: Connection,
+    statement: ClauseElement,
+    keys: Iterable[str],
+    result_types: Sequence[TypeEngine[Any]] = (),
+) -> RawStatement:
     names = frozenset(keys)
     key = (statement, conn.dialect.name, names)
     found = _compiled.get(key)
     if found is None:
         dialect = _positional(conn.dialect)
-        found = _compiled[key] = RawStatement(statement, dialect, sorted(names))
+        found = _compiled[key] = RawStatement(statement, dialect, sorted(names), result_types)
     return found
 
 
-def execute_raw(conn: Connection, statement: UpdateBase, values: Mapping[str, Any]) -> Any:
+def execute_raw(conn: Connection, statement: ClauseElement, values: Mapping[str, Any]) -> Any:
     """``statement`` with ``values`` as a ``RawStatement`` in ``conn``'s transaction; the
     first column of the first row returned, or None."""
     return _raw(conn, statement, values).execute(conn, values)
 
 
 def execute_raw_many(
-    conn: Connection, statement: UpdateBase, rows: Sequence[Mapping[str, Any]]
+    conn: Connection, statement: ClauseElement, rows: Sequence[Mapping[str, Any]]
 ) -> None:
     """``statement`` once per row (every row with the same keys) in ``conn``'s transaction."""
     if rows:
         _raw(conn, statement, rows[0]).execute_many(conn, rows)
+
+
+def first_row_raw(
+    conn: Connection,
+    statement: ClauseElement,
+    values: Mapping[str, Any],
+    result_types: Sequence[TypeEngine[Any]],
+) -> tuple[Any, ...] | None:
+    """``statement``'s first row as a ``RawStatement`` in ``conn``'s transaction, its columns
+    processed as ``result_types`` say; None if it returned no row."""
+    return _raw(conn, statement, values, result_types).first_row(conn, values)

@@ -7,13 +7,14 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, bindparam, event, insert, select
+from sqlalchemy import Engine, Integer, String, bindparam, event, insert, select, text
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.exc import IntegrityError
 
+from desk.ledger.column_types import DecimalType
 from desk.ledger.database import make_engine
 from desk.ledger.models import desk_boots, postings
-from desk.ledger.raw_statements import RawStatement, execute_raw, execute_raw_many
+from desk.ledger.raw_statements import RawStatement, execute_raw, execute_raw_many, first_row_raw
 from tests.fixtures.databases import migrated_sqlite_url
 from tests.ledger.factories import T0
 
@@ -115,3 +116,25 @@ def test_postgres_runs_the_positional_variant_and_raises_sqlalchemys_errors(
     finally:
         engine.dispose()
     assert (row.started_at, row.hostname, row.pid) == (T0, "h", 1)
+
+
+def test_first_row_of_a_text_statement_goes_through_the_result_types(engine: Engine) -> None:
+    stmt = text("SELECT :amount AS amount, :name AS name WHERE :wanted = 1").bindparams(
+        bindparam("amount", type_=DecimalType())
+    )
+    types = (DecimalType(), String())
+    with engine.connect() as conn:
+        row = first_row_raw(
+            conn, stmt, {"amount": Decimal("1.500"), "name": "x", "wanted": 1}, types
+        )
+        none = first_row_raw(conn, stmt, {"amount": Decimal(1), "name": "x", "wanted": 0}, types)
+    # Stored and read back as DecimalType does: canonical, Decimal, not text.
+    assert row == (Decimal("1.5"), "x")
+    assert isinstance(row[0], Decimal)
+    assert none is None
+
+
+def test_first_row_refuses_a_row_its_types_do_not_describe(engine: Engine) -> None:
+    stmt = text("SELECT 1, 2")
+    with engine.connect() as conn, pytest.raises(ValueError, match="2 columns returned, 1 typed"):
+        first_row_raw(conn, stmt, {}, (Integer(),))
