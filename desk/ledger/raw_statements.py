@@ -81,19 +81,13 @@ class RawStatement:
     def execute(self, conn: Connection, values: Mapping[str, Any]) -> Any:
         """Run once in ``conn``'s transaction; the first column of the first row returned
         (RETURNING), or None."""
-        params = self.parameters(values)
-        with self._cursor(conn, params, many=False) as cursor:
-            cursor.execute(self.sql, params)
-            row = cursor.fetchone() if cursor.description else None
+        row = self._first(conn, values)
         return None if row is None else row[0]
 
     def first_row(self, conn: Connection, values: Mapping[str, Any]) -> tuple[Any, ...] | None:
         """Run once in ``conn``'s transaction; the first row returned, its columns through
         the result processors of ``result_types``, or None if no row came back."""
-        params = self.parameters(values)
-        with self._cursor(conn, params, many=False) as cursor:
-            cursor.execute(self.sql, params)
-            row = cursor.fetchone() if cursor.description else None
+        row = self._first(conn, values)
         if row is None:
             return None
         if len(row) != len(self._result_processors):
@@ -102,6 +96,13 @@ class RawStatement:
             value if process is None else process(value)
             for value, process in zip(row, self._result_processors, strict=True)
         )
+
+    def _first(self, conn: Connection, values: Mapping[str, Any]) -> Sequence[Any] | None:
+        params = self.parameters(values)
+        with self._cursor(conn, params, many=False) as cursor:
+            cursor.execute(self.sql, params)
+            row: Sequence[Any] | None = cursor.fetchone() if cursor.description else None
+        return row
 
     def execute_many(self, conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
         """Run once per row of ``rows`` in ``conn``'s transaction (no RETURNING)."""
@@ -128,7 +129,8 @@ class RawStatement:
             listener(conn, cursor, self.sql, params, None, many)
 
 
-# Statements are module constants, so this holds a handful of entries.
+# Statements are module constants, so this holds a handful of entries. A statement is compiled
+# once, with the result types of its first use.
 _compiled: dict[tuple[ClauseElement, str, frozenset[str]], RawStatement] = {}
 
 
