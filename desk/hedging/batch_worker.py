@@ -78,8 +78,8 @@ class BatchWorker:
         # A new batch's orders and fills are all this worker's own, so it keeps them as it
         # writes them instead of reading them back after every clip and at the end. A resumed
         # batch reads the ledger: the run before the restart may have booked more.
-        self._own_orders: list[str] | None = [] if new else None
         self._own_fills: dict[str, BookedFill] | None = {} if new else None
+        self._own_orders = 0  # counted only while _own_fills is kept
 
     async def run(self) -> None:
         batch = self._batch
@@ -138,8 +138,8 @@ class BatchWorker:
 
     def _orders_and_fills(self) -> tuple[int, list[BookedFill]]:
         """How many exchange orders the batch has, and every fill booked for them."""
-        if self._own_orders is not None and self._own_fills is not None:
-            return len(self._own_orders), list(self._own_fills.values())
+        if self._own_fills is not None:
+            return self._own_orders, list(self._own_fills.values())
         ids = [o.client_order_id for o in self._ctx.store.orders_of(self._batch.id)]
         return len(ids), self._ctx.store.exchange_fills_of(ids)
 
@@ -194,8 +194,7 @@ class BatchWorker:
         )
         now = ctx.clock.now()
         ctx.store.record_order(order, now)
-        if self._own_orders is not None:
-            self._own_orders.append(cid)
+        self._own_orders += 1
         await self._settle(order, send=True)
 
     async def _settle(self, order: HedgeOrderRecord, *, send: bool = False) -> None:

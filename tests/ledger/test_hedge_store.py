@@ -260,6 +260,19 @@ def test_fill_row_columns_are_what_fill_row_builds() -> None:
     assert tuple(fill_row(event, T0)) == FILL_ROW_COLUMNS
 
 
+def _batch_with_recorded_order(store: HedgeStore) -> tuple[BatchRecord, HedgeOrderRecord]:
+    """A batch opened on the pending BTC/USD intents, with its first order recorded."""
+    batch = store.open_batch("BTC/USD", "router", None, T0, LOT)
+    assert batch is not None
+    order = HedgeOrderRecord(
+        client_order_id=f"otc-b{batch.id}-c0-v0", batch_id=batch.id, clip_no=0,
+        venue="sim-a", symbol="BTC/USD", side=Side.BUY, qty=Decimal(1),
+        status="PENDING_NEW", exchange_order_id=None, filled_qty=Decimal(0),
+    )  # fmt: skip
+    store.record_order(order, T0)
+    return batch, order
+
+
 def test_only_an_order_about_to_be_sent_waits_for_the_disk(db_url: str) -> None:
     """The write before an order goes out is durable; the hedger's other writes are deferred
     (they reach the disk with that write at the latest, see LedgerEngines)."""
@@ -278,14 +291,7 @@ def test_only_an_order_about_to_be_sent_waits_for_the_disk(db_url: str) -> None:
         Ledger(engines.durable).book_fill(booking(side=Side.BUY, qty=Decimal(1)))
         seen["durable"].clear()
         store = HedgeStore(engines.durable, engines.deferred)
-        batch = store.open_batch("BTC/USD", "router", None, T0, LOT)
-        assert batch is not None
-        order = HedgeOrderRecord(
-            client_order_id=f"otc-b{batch.id}-c0-v0", batch_id=batch.id, clip_no=0,
-            venue="sim-a", symbol="BTC/USD", side=Side.BUY, qty=Decimal(1),
-            status="PENDING_NEW", exchange_order_id=None, filled_qty=Decimal(0),
-        )  # fmt: skip
-        store.record_order(order, T0)
+        batch, order = _batch_with_recorded_order(store)
         durable_writes = len(seen["durable"])
         store.update_order(
             order.client_order_id, status="FILLED", filled_qty=Decimal(1),
@@ -323,14 +329,7 @@ def test_postgres_order_updates_and_batch_close_are_one_autocommit_statement_eac
     try:
         Ledger(engines.durable).book_fill(booking(side=Side.BUY, qty=Decimal(1)))
         store = HedgeStore(engines.durable, engines.deferred)
-        batch = store.open_batch("BTC/USD", "router", None, T0, LOT)
-        assert batch is not None
-        order = HedgeOrderRecord(
-            client_order_id=f"otc-b{batch.id}-c0-v0", batch_id=batch.id, clip_no=0,
-            venue="sim-a", symbol="BTC/USD", side=Side.BUY, qty=Decimal(1),
-            status="PENDING_NEW", exchange_order_id=None, filled_qty=Decimal(0),
-        )  # fmt: skip
-        store.record_order(order, T0)
+        batch, order = _batch_with_recorded_order(store)
         event.listen(engines.deferred, "before_cursor_execute", record)
         store.update_order(
             order.client_order_id, status="FILLED", filled_qty=Decimal(1),
