@@ -93,6 +93,26 @@ class Running:
         match = re.search(rf"{field}:\s+(\d+) kB", status)
         return int(match.group(1)) if match else 0
 
+    def children_rss_kib(self) -> dict[str, int]:
+        """Resident memory now of each child process (the desk's audit writer and hedger),
+        by the module it runs (``-m …``) or its command."""
+        found: dict[str, int] = {}
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                stat = (entry / "stat").read_text(encoding="ascii")
+                argv = (entry / "cmdline").read_bytes().split(b"\0")
+                status = (entry / "status").read_text(encoding="ascii")
+            except OSError:
+                continue  # gone meanwhile
+            if int(stat.rsplit(")", 1)[1].split()[1]) != self.proc.pid:
+                continue
+            name = argv[argv.index(b"-m") + 1].decode() if b"-m" in argv else argv[0].decode()
+            match = re.search(r"VmRSS:\s+(\d+) kB", status)
+            found[name] = int(match.group(1)) if match else 0
+        return found
+
     def stop(self) -> None:
         if self.proc.poll() is None:
             self.proc.terminate()

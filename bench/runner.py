@@ -112,9 +112,9 @@ def steady_memory(desk: Running, port: int, seconds: float, warmup_s: float) -> 
     """
     if warmup_s:
         _check(run_load(port, "rfq-open", rate=100, seconds=warmup_s), "steady warm-up")
-    before = desk.rss_kib()
+    before, children_before = desk.rss_kib(), desk.children_rss_kib()
     _check(run_load(port, "rfq-open", rate=100, seconds=seconds), "steady run")
-    after = desk.rss_kib()
+    after, children_after = desk.rss_kib(), desk.children_rss_kib()
     return {
         "steady_run_s": seconds,
         "steady_warmup_s": warmup_s,
@@ -123,6 +123,9 @@ def steady_memory(desk: Running, port: int, seconds: float, warmup_s: float) -> 
         "desk_rss_after_steady_kib": after,
         "desk_rss_growth_steady_kib": after - before,
         "desk_rss_peak_kib": desk.rss_kib("VmHWM"),
+        # The desk's helper processes (audit writer, hedger), each on its own.
+        "desk_children_rss_before_steady_kib": children_before,
+        "desk_children_rss_after_steady_kib": children_after,
     }
 
 
@@ -175,13 +178,14 @@ def ledger_figures(
             "hedge fills",
         )
         hedge = hedge_initiation_since(desk, config, hedged_run_start)
-        rss = desk.rss_kib()
+        rss, children_rss = desk.rss_kib(), desk.children_rss_kib()
     return {
         "commit_floor": floor,
         "accept_fill": summary(fills["samples_us"]),
         "booked_fills_per_s": throughput["fills_per_s"],
         "hedge_initiation": hedge,
         "desk_rss_kib": rss,
+        "desk_children_rss_kib": children_rss,
     }
 
 
@@ -307,6 +311,7 @@ def _report(
         result[f"hedge_initiation_{name}_p99_us"] = figures["hedge_initiation"]["p99"]
         result[f"hedge_initiation_{name}_samples"] = figures["hedge_initiation"]["hedged"]
         result[f"desk_rss_{name}_kib"] = figures["desk_rss_kib"]
+        result[f"desk_children_rss_{name}_kib"] = figures["desk_children_rss_kib"]
     return result
 
 

@@ -14,7 +14,7 @@ import structlog
 from desk.audit.batch_writers import batches_for
 from desk.audit.record import ops_record
 from desk.audit.write_behind import AuditWriter
-from desk.clock import Clock
+from desk.clock import Clock, SystemClock
 from desk.config.model import DeskConfig
 from desk.domain.messages import (
     OrderOutcome,
@@ -24,9 +24,13 @@ from desk.domain.messages import (
     StatusReport,
     StatusRequest,
 )
+from desk.domain.money import fmt
 from desk.execution.order_service import OrderService
 from desk.hedging.engine import HedgeEngine
-from desk.ledger.database import make_engines, redact_url
+from desk.hedging.exposure import ExposureWatch
+from desk.hedging.own_process import HedgerProcess
+from desk.hedging.positions import HedgedPositions
+from desk.ledger.database import is_sqlite_in_memory, make_engines, redact_url
 from desk.ledger.hedge_store import HedgeStore
 from desk.ledger.migrate import current_revision, head_revision
 from desk.ledger.repository import Ledger
@@ -40,9 +44,12 @@ from desk.quoting.quote_book import QuoteBook
 from desk.quoting.rfq_service import RfqService
 from desk.risk.credit import CreditLines, start_of_day
 from desk.risk.halts import RuntimeHalts
-from desk.venues.ccxt_orders import open_venue_orders
+from desk.venues.ccxt_orders import open_hedging_venues
 
 log = structlog.get_logger("desk")
+
+# How long start-up waits for a hedger process (it waits up to 10 s for books itself).
+HEDGER_READY_WAIT_S = 30.0
 
 
 class SchemaNotCurrent(RuntimeError):
@@ -82,7 +89,8 @@ class DeskCore:
             now,
         )
         self.hedge_store = HedgeStore(engine, engines.deferred)
-        self.inventory = Inventory(self._inventory_from_fills())
+        hedged = self.hedge_store.hedged_positions()
+        self.inventory = Inventory(self._client_inventory(hedged), hedged)
         self.halts = RuntimeHalts(self.record_ops)
         symbols = sorted(config.instruments)
         self.volatility = VolatilityBook(symbols, config.pricing)
@@ -93,21 +101,13 @@ class DeskCore:
         self.rfqs = RfqService(
             config, self.pricing, clock, self.ids, self.quote_book, self.credit, self.halts
         )
-        self.hedger = (
-            HedgeEngine(
-                config,
-                self.hedge_store,
-                {
-                    v.name: open_venue_orders(v, timeout_ms=config.hedging.order_timeout_ms)
-                    for v in config.venues
-                },
-                self.pricing,
-                self.inventory,
-                self.halts,
-                clock,
+        self.hedger = self._hedger(hedged) if config.hedging.enabled and poll_market_data else None
+        self.exposure = (
+            None
+            if self.hedger is None
+            else ExposureWatch(
+                config, self.pricing.composite_mid, self.inventory, self.halts, clock
             )
-            if config.hedging.enabled and poll_market_data
-            else None
         )
         self.orders = OrderService(
             config,
@@ -138,19 +138,47 @@ class DeskCore:
             venues=[v.name for v in config.venues],
         )
 
-    def _inventory_from_fills(self) -> dict[str, Decimal]:
-        """Net position per base asset from every booked fill, client and exchange."""
-        net: dict[str, Decimal] = {}
+    def _client_inventory(self, hedged: Mapping[str, Decimal]) -> dict[str, Decimal]:
+        """Net position per base asset from the client fills: every booked fill's, less
+        the exchange fills' (``hedged``, read before: nothing hedges yet)."""
+        net: dict[str, Decimal] = {asset: -total for asset, total in hedged.items()}
         for symbol, position in self.hedge_store.positions_by_symbol().items():
             base = symbol.partition("/")[0]
             net[base] = net.get(base, Decimal(0)) + position
         return net
+
+    def _hedger(self, hedged: Mapping[str, Decimal]) -> HedgeEngine | HedgerProcess:
+        """The hedger in a process of its own where it can be, else on a thread of ours."""
+        config = self.config
+        if (
+            config.hedging.process
+            and not is_sqlite_in_memory(config.database_url)
+            and isinstance(self.clock, SystemClock)
+        ):
+            return HedgerProcess(config, self._hedged)
+        return HedgeEngine(
+            config,
+            self.hedge_store,
+            open_hedging_venues(config),
+            self.pricing,
+            HedgedPositions(hedged, self._hedged),
+            self.clock,
+        )
+
+    def _hedged(self, asset: str, total: Decimal) -> None:
+        """The hedger's exchange fills in ``asset`` now net to ``total``."""
+        net = self.inventory.set_hedged(asset, total)
+        log.info("position.hedged", asset=asset, hedged_position=fmt(total), desk_position=fmt(net))
 
     def record_ops(self, action: str, details: Mapping[str, Any]) -> None:
         """Queue an ops action for the audit trail (no I/O on the caller's thread)."""
         self.audit.submit(ops_record(self.clock.now(), action, details))
 
     def start(self) -> None:
+        # A hedger process takes a second or two to start: it goes first, and is waited for
+        # last, so that the desk is hedging by the time it takes orders.
+        if self.hedger is not None:
+            self.hedger.start()
         self.audit.start()
         self.record_ops(
             "desk.start",
@@ -159,10 +187,17 @@ class DeskCore:
         if self.feed is not None:
             self.feed.start()
         self._vol_sampler.start()
-        if self.hedger is not None:
-            self.hedger.start()
+        if self.exposure is not None:
+            self.exposure.start()
+        if isinstance(self.hedger, HedgerProcess) and not self.hedger.wait_ready(
+            HEDGER_READY_WAIT_S
+        ):
+            # Orders are booked meanwhile; their hedges wait in the outbox for the hedger.
+            log.warning("desk.hedger_not_ready", waited_s=HEDGER_READY_WAIT_S)
 
     def stop(self) -> None:
+        if self.exposure is not None:
+            self.exposure.stop()
         if self.hedger is not None:
             self.hedger.stop()
         self._vol_sampler.stop()

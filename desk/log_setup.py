@@ -32,6 +32,14 @@ def _dumps(event: Any, **_: Any) -> str:
         return json.dumps(event, default=_fallback)
 
 
+def _named(process: str) -> structlog.typing.Processor:
+    def add_process(_: Any, __: str, event: structlog.typing.EventDict) -> Any:
+        event["process"] = process
+        return event
+
+    return add_process
+
+
 @dataclass(frozen=True, slots=True)
 class LogSettings:
     """How this process logs, for a helper process to log the same way: format, level, and
@@ -50,8 +58,17 @@ def logging_settings() -> LogSettings:
     return _settings
 
 
-def configure_logging(fmt: str = "json", level: str = "info", stream: TextIO | None = None) -> None:
-    """Route structlog events to ``stream`` (stdout by default) as JSON lines or console text."""
+def configure_logging(
+    fmt: str = "json",
+    level: str = "info",
+    stream: TextIO | None = None,
+    *,
+    process: str | None = None,
+) -> None:
+    """Route structlog events to ``stream`` (stdout by default) as JSON lines or console text.
+
+    ``process``: a helper process's name, added to each of its events as ``process`` so that
+    its lines can be told from the desk's in the stream they share."""
     global _settings
     _settings = LogSettings(fmt, level, "stdout" if stream in (None, sys.stdout) else "stderr")
     renderer: structlog.typing.Processor = (
@@ -59,10 +76,12 @@ def configure_logging(fmt: str = "json", level: str = "info", stream: TextIO | N
         if fmt == "console"
         else structlog.processors.JSONRenderer(serializer=_dumps)
     )
+    named: list[structlog.typing.Processor] = [] if process is None else [_named(process)]
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,
             structlog.processors.add_log_level,
+            *named,
             structlog.processors.TimeStamper(fmt="iso", utc=True, key="ts"),
             structlog.processors.format_exc_info,
             renderer,

@@ -17,6 +17,7 @@ def parse_hedging(s: Section) -> HedgingConfig:
         raise s.error("algo", f'must be "immediate", "twap" or "router", got {algo!r}')
     config = HedgingConfig(
         enabled=s.boolean("enabled", True),
+        process=s.boolean("process", True),
         algo=algo,  # type: ignore[arg-type]  # checked against the Literal just above
         twap_clips=s.integer("twap_clips", 4, minimum=1),
         twap_horizon_ms=s.integer("twap_horizon_ms", 2000),

@@ -147,9 +147,12 @@ class HedgingConfig:
     are routed the same way). An unhedged exposure above ``max_unhedged_notional`` (quote
     currency) for longer than ``max_unhedged_ms`` raises ``hedge.alert.unhedged`` and, with
     ``halt_on_alert``, halts quoting on that instrument until it is back under the limit.
+    ``process``: hedge in a process of its own rather than on a thread of the desk's (it
+    cannot for a database that lives in the desk's memory, nor on an injected clock).
     """
 
     enabled: bool = True
+    process: bool = True
     algo: HedgeAlgo = "router"
     twap_clips: int = 4
     twap_horizon_ms: int = 2000

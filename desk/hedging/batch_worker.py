@@ -21,11 +21,11 @@ from desk.clock import Clock
 from desk.config.model import HedgingConfig, InstrumentConfig
 from desk.domain.money import fmt
 from desk.hedging.client_ids import hedge_client_order_id
+from desk.hedging.positions import HedgedPositions
 from desk.hedging.quality import batch_result
 from desk.hedging.router import route
 from desk.hedging.schedule import clip_schedule
 from desk.ledger.hedge_store import BatchRecord, BookedFill, HedgeOrderRecord, HedgeStore
-from desk.positions.inventory import Inventory
 from desk.pricing.composite import NoMarket
 from desk.pricing.engine import PricingEngine
 from desk.venues.errors import (
@@ -58,7 +58,7 @@ class HedgeContext:
     venue_order: tuple[str, ...]
     taker_fee_bps: Mapping[str, Decimal]
     pricing: PricingEngine
-    inventory: Inventory
+    hedged: HedgedPositions
     clock: Clock
     instance_tag: str
 
@@ -260,7 +260,7 @@ class BatchWorker:
                     fill.qty, fill.price, fill.fee, fill.fee_currency
                 )
             if booked:
-                position = ctx.inventory.apply(event.base, event.signed_qty)
+                hedged = ctx.hedged.apply(event.base, event.signed_qty)
                 self._log.info(
                     "hedge.fill",
                     client_order_id=fill.client_order_id,
@@ -270,7 +270,7 @@ class BatchWorker:
                     price=fmt(fill.price),
                     fee=fmt(fill.fee),
                     fee_currency=fill.fee_currency,
-                    desk_position=fmt(position),
+                    hedged_position=fmt(hedged),
                 )
         ctx.store.update_order(
             order.client_order_id,

@@ -1,11 +1,13 @@
 """The hedge engine: an asyncio loop in its own thread that drains the hedge-intent outbox.
 
 Woken at once when a client fill is booked (``notify``) and every ``poll_ms`` otherwise, it
-resumes batches left WORKING by an earlier run, opens one batch per instrument with pending
-intents (never two at once for one instrument: the next batch nets whatever arrived
-meanwhile), and watches unhedged exposure. Woken for a booking, it looks only at that
-booking's instrument; every poll it asks the outbox for every instrument with pending
-intents (left by a restart, or by another desk process on the same database).
+resumes batches left WORKING by an earlier run and opens one batch per instrument with
+pending intents (never two at once for one instrument: the next batch nets whatever arrived
+meanwhile). Woken for a booking, it looks only at that booking's instrument; every poll it
+asks the outbox for every instrument with pending intents (left by a restart, or by another
+desk process on the same database). It runs in the desk's process or in one of its own
+(``desk.hedging.process``); the unhedged-exposure alert stays in the desk's
+(``desk.hedging.exposure``).
 """
 
 from __future__ import annotations
@@ -19,12 +21,10 @@ import structlog
 
 from desk.clock import Clock
 from desk.config.model import DeskConfig
-from desk.domain.money import fmt
 from desk.hedging.batch_worker import BatchWorker, HedgeContext
+from desk.hedging.positions import HedgedPositions
 from desk.ledger.hedge_store import BatchRecord, HedgeStore
-from desk.positions.inventory import Inventory
 from desk.pricing.engine import PricingEngine
-from desk.risk.halts import RuntimeHalts
 from desk.venues.errors import VenueError
 from desk.venues.orders import VenueOrders
 
@@ -42,13 +42,11 @@ class HedgeEngine:
         store: HedgeStore,
         venues: Mapping[str, VenueOrders],
         pricing: PricingEngine,
-        inventory: Inventory,
-        halts: RuntimeHalts,
+        hedged: HedgedPositions,
         clock: Clock,
     ) -> None:
         self._config = config
         self._store = store
-        self._halts = halts
         self._clock = clock
         self._ctx = HedgeContext(
             config=config.hedging,
@@ -58,7 +56,7 @@ class HedgeEngine:
             venue_order=tuple(v.name for v in config.venues),
             taker_fee_bps={v.name: v.taker_fee_bps for v in config.venues},
             pricing=pricing,
-            inventory=inventory,
+            hedged=hedged,
             clock=clock,
             instance_tag=store.instance_tag(),
         )
@@ -68,12 +66,10 @@ class HedgeEngine:
         self._thread: threading.Thread | None = None
         self._started = threading.Event()
         self._active: dict[str, asyncio.Task[None]] = {}
-        self._over_limit_since: dict[str, float] = {}
         # Instruments booked since they were last looked at (the hedger's thread only); one
         # with a batch still working stays here until that batch ends.
         self._due: set[str] = set()
         self._scan_outbox = True
-        self._alerted: set[str] = set()
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._run, name="hedger", daemon=True)
@@ -126,7 +122,6 @@ class HedgeEngine:
             while not self._stopping.is_set():
                 try:
                     self._open_batches()
-                    self._watch_exposure()
                 except Exception:
                     self._scan_outbox = True  # whatever was due is found again by the scan
                     log.exception("hedge.loop_failed")
@@ -197,37 +192,3 @@ class HedgeEngine:
                 del self._active[batch.symbol]
             if self._wake is not None:
                 self._wake.set()  # intents may have queued behind this batch
-
-    def _watch_exposure(self) -> None:
-        """Alert (and halt quoting) when an instrument stays unhedged beyond the limit."""
-        hedging = self._config.hedging
-        now = self._clock.monotonic()
-        for symbol, inst in self._config.instruments.items():
-            mid = self._ctx.pricing.composite_mid(symbol)
-            if mid is None:
-                continue
-            position = self._ctx.inventory.net(inst.base)
-            exposure = abs(position) * mid
-            if exposure <= hedging.max_unhedged_notional:
-                self._over_limit_since.pop(symbol, None)
-                if symbol in self._alerted:
-                    self._alerted.discard(symbol)
-                    self._halts.resume(symbol)
-                    log.info("hedge.alert.cleared", symbol=symbol, exposure=fmt(exposure))
-                continue
-            since = self._over_limit_since.setdefault(symbol, now)
-            if (now - since) * 1000 < hedging.max_unhedged_ms:
-                continue
-            reason = (
-                f"unhedged {fmt(position)} {inst.base} ({fmt(exposure.quantize(inst.tick))} "
-                f"{inst.quote}) above {fmt(hedging.max_unhedged_notional)} for more than "
-                f"{hedging.max_unhedged_ms} ms"
-            )
-            if symbol in self._alerted:
-                continue  # one alert per episode, not one per poll
-            self._alerted.add(symbol)
-            if hedging.halt_on_alert:
-                self._halts.halt(symbol, reason)
-            log.error(
-                "hedge.alert.unhedged", symbol=symbol, halted=hedging.halt_on_alert, reason=reason
-            )

@@ -283,6 +283,16 @@ class HedgeStore:
             rows = conn.execute(select(positions.c.symbol, positions.c.qty)).all()
         return {symbol: qty for symbol, qty in rows}
 
+    def hedged_positions(self) -> dict[str, Decimal]:
+        """Net base quantity per base asset over the exchange fills alone (buys positive):
+        the hedger's part of the desk's inventory."""
+        stmt = select(fills.c.base, fills.c.side, fills.c.qty).where(fills.c.source == "EXCHANGE")
+        legs: dict[str, list[Decimal]] = {}
+        with self._engine.connect() as conn:
+            for base, side, qty in conn.execute(stmt):
+                legs.setdefault(base, []).append(qty if side == Side.BUY.value else -qty)
+        return {asset: exact_sum(values) for asset, values in legs.items()}
+
     def positions_by_asset(self) -> dict[str, Decimal]:
         """Net quantity per asset: base legs from quantities, quote legs from notionals and
         fees (a desk buy spends quote currency)."""

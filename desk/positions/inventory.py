@@ -1,7 +1,13 @@
 """Net inventory per base asset, kept in memory for pricing (inventory skew and limits).
 
-Seeded at start-up from the ledger's booked trades and moved by every fill booked after, so
+Seeded at start-up from the ledger's booked fills and moved by every fill booked after, so
 the quote path reads a dict instead of the database. The ledger stays the source of truth.
+
+It is kept in two parts. Client fills move the desk's part by deltas, on the thread that
+booked them. Exchange fills arrive from the hedger as the *total* it has booked per asset:
+the hedger may run in a process of its own, and a total, unlike a delta, can be repeated
+or replaced by a newer one (a restarted hedger reads its totals from the ledger) without
+counting anything twice.
 """
 
 from __future__ import annotations
@@ -21,8 +27,18 @@ def desk_delta(client_side: Side, qty: Decimal) -> Decimal:
 class Inventory:
     """The desk's signed net position per base asset (positive = long)."""
 
-    def __init__(self, initial: Mapping[str, Decimal] | None = None) -> None:
-        self._net: dict[str, Decimal] = dict(initial or {})
+    def __init__(
+        self,
+        client: Mapping[str, Decimal] | None = None,
+        hedged: Mapping[str, Decimal] | None = None,
+    ) -> None:
+        """``client``: net of the client fills per asset; ``hedged``: of the exchange fills."""
+        self._client: dict[str, Decimal] = dict(client or {})
+        self._hedged: dict[str, Decimal] = dict(hedged or {})
+        self._net = {
+            asset: self._client.get(asset, Decimal(0)) + self._hedged.get(asset, Decimal(0))
+            for asset in self._client.keys() | self._hedged.keys()
+        }
         self._lock = threading.Lock()
 
     def net(self, asset: str) -> Decimal:
@@ -30,9 +46,18 @@ class Inventory:
             return self._net.get(asset, Decimal(0))
 
     def apply(self, asset: str, delta: Decimal) -> Decimal:
-        """Move ``asset`` by ``delta``; returns the new net position."""
+        """Move ``asset`` by a client fill's ``delta``; returns the new net position."""
         with self._lock:
+            self._client[asset] = self._client.get(asset, Decimal(0)) + delta
             updated = self._net.get(asset, Decimal(0)) + delta
+            self._net[asset] = updated
+            return updated
+
+    def set_hedged(self, asset: str, total: Decimal) -> Decimal:
+        """The exchange fills booked in ``asset`` now net to ``total``; returns the new net."""
+        with self._lock:
+            self._hedged[asset] = total
+            updated = self._client.get(asset, Decimal(0)) + total
             self._net[asset] = updated
             return updated
 

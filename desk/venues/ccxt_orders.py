@@ -21,7 +21,7 @@ from typing import Any, TypeVar
 
 import ccxt.async_support as ccxt
 
-from desk.config.model import VenueConfig
+from desk.config.model import DeskConfig, VenueConfig
 from desk.domain.side import Side
 from desk.venues.ccxt_factory import make_exchange
 from desk.venues.errors import (
@@ -354,3 +354,9 @@ class CcxtVenueOrders:
 def open_venue_orders(venue: VenueConfig, *, timeout_ms: int) -> VenueOrders:
     """Order entry on ``venue`` through a new ccxt exchange (keys from its env variables)."""
     return CcxtVenueOrders(venue, make_exchange(venue, timeout_ms=timeout_ms))
+
+
+def open_hedging_venues(config: DeskConfig) -> dict[str, VenueOrders]:
+    """Order entry on every configured venue, with the hedger's order timeout."""
+    timeout_ms = config.hedging.order_timeout_ms
+    return {v.name: open_venue_orders(v, timeout_ms=timeout_ms) for v in config.venues}

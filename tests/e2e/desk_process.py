@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -39,10 +40,12 @@ class DeskProcess:
         while time.monotonic() < deadline:
             assert self.proc.poll() is None, self.log_path.read_text()
             new = self.log_path.read_bytes()[offset:]
-            if b'"gateway.listening"' in new and new.count(b'"md.venue.ready"') == len(VENUES):
+            if b'"gateway.listening"' in new and _desk_venues_ready(new) == len(VENUES):
                 time.sleep(0.3)  # first books
                 return
             time.sleep(0.1)
+        self.proc.kill()  # never leave a desk (and its helpers) running past its test
+        self.proc.wait(10)
         raise AssertionError(f"desk did not start:\n{self.log_path.read_text()}")
 
     def kill9(self) -> None:
@@ -54,6 +57,17 @@ class DeskProcess:
         assert self.proc is not None
         self.proc.send_signal(signal.SIGTERM)
         return self.proc.wait(20)
+
+
+def _desk_venues_ready(log: bytes) -> int:
+    """``md.venue.ready`` events of the desk itself (its hedger process has a feed too, and
+    names itself in ``process``)."""
+    count = 0
+    for line in log.split(b"\n")[:-1]:  # whole lines only: the last may be half written
+        if b'"md.venue.ready"' in line:
+            event = json.loads(line)
+            count += event.get("event") == "md.venue.ready" and "process" not in event
+    return count
 
 
 def demo_credentials(monkeypatch: pytest.MonkeyPatch) -> None:

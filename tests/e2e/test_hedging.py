@@ -8,6 +8,8 @@ and checks only what changed.
 from __future__ import annotations
 
 import json
+import os
+import signal
 import subprocess
 import sys
 import threading
@@ -22,6 +24,8 @@ import pytest
 from sqlalchemy import Engine, event, select
 
 from desk.config.loader import load_config
+from desk.hedging.engine import HedgeEngine
+from desk.hedging.own_process import HedgerProcess
 from desk.ledger.database import make_engine
 from desk.ledger.hedge_store import HedgeStore
 from desk.ledger.models import fills, hedge_batches
@@ -98,9 +102,11 @@ def faults_cleared(simulator: SimulatorThread) -> Iterator[None]:
 def test_a_client_buy_is_hedged_and_positions_ledger_and_venues_agree(
     start_desk: StartDesk,
 ) -> None:
-    desk = start_desk()
+    # On a thread of the desk's, so that this process sees the hedger's statements.
+    desk = start_desk(extra="[hedging]\nprocess = false\n")
     assert desk.server.core is not None
     core = desk.server.core
+    assert isinstance(core.hedger, HedgeEngine)
     sim = desk.simulator
     orders_before, balances_before = _sim_orders(sim), _balances(sim)
     hedger_reads: list[str] = []
@@ -118,6 +124,7 @@ def test_a_client_buy_is_hedged_and_positions_ledger_and_venues_agree(
     finally:
         event.remove(Engine, "before_cursor_execute", record_hedger_reads)
     # A new batch keeps its own orders and fills: it reads none of them back.
+    assert hedger_reads, "the hedger's reads were not seen (it polls the outbox)"
     assert not [s for s in hedger_reads if "hedge_orders" in s or "FROM fills" in s]
     new = _new_desk_orders(orders_before, _sim_orders(sim))
     _assert_no_duplicates(new)
@@ -163,6 +170,37 @@ def test_a_client_buy_is_hedged_and_positions_ledger_and_venues_agree(
     ).stdout
     assert table.splitlines()[0].split() == ["instrument", "net"]
     assert any(line.split() == [BTC, "0"] for line in table.splitlines())
+
+
+def test_the_hedger_in_its_own_process_moves_the_desk_inventory_and_is_restarted(
+    start_desk: StartDesk,
+) -> None:
+    desk = start_desk()
+    assert desk.server.core is not None
+    core = desk.server.core
+    hedger = core.hedger
+    assert isinstance(hedger, HedgerProcess)
+    first_pid = hedger.pid
+    assert first_pid is not None
+    assert first_pid != os.getpid()
+    _client_buys(desk, "0.5")
+    _wait_until(_hedged(core.hedge_store))
+    # The desk's inventory took the hedger's fills from the other process: flat again.
+    _wait_until(lambda: core.inventory.net("BTC") == 0)
+
+    # A hedger that dies is started again, and hedges what was booked meanwhile.
+    os.kill(first_pid, signal.SIGKILL)
+    _wait_until(lambda: hedger.pid not in (None, first_pid) and hedger.wait_ready(0))
+    _client_buys(desk, "0.3")
+    _wait_until(_hedged(core.hedge_store))
+    _wait_until(lambda: core.inventory.net("BTC") == 0)
+    with core.engine.connect() as conn:
+        batches = conn.execute(select(hedge_batches)).all()
+    assert [(b.status, b.qty) for b in batches] == [
+        ("DONE", Decimal("0.5")),
+        ("DONE", Decimal("0.3")),
+    ]
+    assert core.hedge_store.hedged_positions()["BTC"] == Decimal("0.8")
 
 
 @pytest.mark.parametrize(

@@ -72,6 +72,9 @@ def test_rfq_quote_order_fill_then_trade_log_lists_it(
     assert Decimal(cells[6]) == offer
     assert Decimal(cells[7]) == offer * Decimal("0.5")
     assert cells[8:] == [q[117], cl, fill[17]]
+    # Stopped here, while its database exists: pg_url was asked for after start_desk, so its
+    # teardown (dropping the database) comes first.
+    desk.server.stop()
 
 
 def test_client_sell_fills_at_the_bid_and_two_way_when_no_side(start_desk: StartDesk) -> None:
