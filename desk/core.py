@@ -177,7 +177,7 @@ class DeskCore:
     def start(self) -> None:
         # A hedger process takes a second or two to start: it goes first, and is waited for
         # last, so that the desk is hedging by the time it takes orders.
-        if self.hedger is not None:
+        if isinstance(self.hedger, HedgerProcess):
             self.hedger.start()
         self.audit.start()
         self.record_ops(
@@ -187,6 +187,8 @@ class DeskCore:
         if self.feed is not None:
             self.feed.start()
         self._vol_sampler.start()
+        if isinstance(self.hedger, HedgeEngine):
+            self.hedger.start()  # on a thread of ours, after the feed it reads
         if self.exposure is not None:
             self.exposure.start()
         if isinstance(self.hedger, HedgerProcess) and not self.hedger.wait_ready(
@@ -213,6 +215,9 @@ class DeskCore:
         if request.counterparty not in self.config.counterparties:
             raise KeyError(f"unknown counterparty {request.counterparty}")
         return self.rfqs.handle(request)
+
+    def rfq_answered(self, request: RfqRequest, outcome: RfqOutcome) -> None:
+        self.rfqs.answered(request, outcome)
 
     def place_order(self, order: OrderRequest) -> OrderOutcome:
         if order.counterparty not in self.config.counterparties:

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TextIO
 
@@ -38,6 +41,54 @@ def _named(process: str) -> structlog.typing.Processor:
         return event
 
     return add_process
+
+
+class LineLogger:
+    """Writes each rendered line with ONE ``write`` call on the stream's descriptor.
+
+    The desk and its helper processes (audit writer, hedger) share stdout. structlog's
+    ``PrintLogger`` prints the line and its newline as two writes, so two processes' lines
+    could run together ("{…}{…}" then two newlines), as the benchmark's log parser found.
+    One write of a whole line keeps each line whole on a file, and on a pipe up to
+    ``PIPE_BUF`` (4 KiB). A stream without a descriptor (a test's ``StringIO``) is written
+    the ordinary way.
+    """
+
+    def __init__(self, stream: TextIO) -> None:
+        # Given sys.stdout, follow whatever sys.stdout is at each line (as PrintLogger does:
+        # a test may have swapped it); any other stream is written as given.
+        self._follow_stdout = stream is sys.stdout
+        self._stream = stream
+        self._known: tuple[TextIO, int | None] | None = None
+        self._lock = threading.Lock()
+
+    def msg(self, message: str) -> None:
+        line = message + "\n"
+        stream = sys.stdout if self._follow_stdout else self._stream
+        with self._lock:
+            fd = self._fd_of(stream)
+            if fd is None:
+                stream.write(line)
+                stream.flush()
+                return
+            stream.flush()  # whatever was printed on the stream goes first
+            data = line.encode("utf-8", "backslashreplace")
+            while data:  # a short write only past a pipe's buffer, or on a signal
+                data = data[os.write(fd, data) :]
+
+    def _fd_of(self, stream: TextIO) -> int | None:
+        known = self._known
+        if known is not None and known[0] is stream:
+            return known[1]
+        try:
+            fd: int | None = stream.fileno()
+        except (AttributeError, OSError, ValueError):
+            fd = None
+        self._known = (stream, fd)
+        return fd
+
+    log = debug = info = warn = warning = err = error = critical = exception = msg
+    failure = fatal = msg
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +138,15 @@ def configure_logging(
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level.upper())),
-        logger_factory=structlog.PrintLoggerFactory(stream or sys.stdout),
+        logger_factory=_line_logger_factory(stream or sys.stdout),
         cache_logger_on_first_use=True,
     )
+
+
+def _line_logger_factory(stream: TextIO) -> Callable[..., LineLogger]:
+    logger = LineLogger(stream)
+
+    def factory(*_: Any) -> LineLogger:
+        return logger
+
+    return factory

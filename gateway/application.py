@@ -149,9 +149,11 @@ class DeskApplication(fix.Application):  # type: ignore[misc] # SWIG base class 
         try:
             request = codec.decode_quote_request(fields, cp, now)
         except codec.RfqDecodeError as exc:
-            outcome: QuoteIssued | RfqRejected = _bad_rfq(exc.request, exc.problem)
+            request = exc.request
+            outcome: QuoteIssued | RfqRejected = _bad_rfq(request, exc.problem)
         except codec.DecodeError as exc:
-            outcome = _bad_rfq(_bare_rfq(fields.get(t.QUOTE_REQ_ID), cp, now), exc.problem)
+            request = _bare_rfq(fields.get(t.QUOTE_REQ_ID), cp, now)
+            outcome = _bad_rfq(request, exc.problem)
         else:
             outcome = self._desk.request_quote(request)
         if isinstance(outcome, QuoteIssued):
@@ -159,6 +161,11 @@ class DeskApplication(fix.Application):  # type: ignore[misc] # SWIG base class 
                 _send(codec.encode_quote(outcome), session_id)
         else:
             _send(codec.encode_rfq_reject(outcome), session_id)
+        # Logged after the answer went out: the log line is not the counterparty's wait.
+        try:
+            self._desk.rfq_answered(request, outcome)
+        except Exception:  # the answer is out: a second one must not follow
+            log.exception("gateway.callback_failed", callback="rfq_answered")
 
     def _on_new_order(
         self, fields: WireFields, session_id: fix.SessionID, cp: str, now: datetime
@@ -219,13 +226,6 @@ def _bare_rfq(quote_req_id: str | None, cp: str, now: datetime) -> RfqRequest:
 
 
 def _bad_rfq(request: RfqRequest, problem: str) -> RfqRejected:
-    log.info(
-        "rfq.rejected",
-        counterparty=request.counterparty,
-        quote_req_id=request.quote_req_id,
-        code=RfqRejectCode.BAD_REQUEST.name,
-        text=problem,
-    )
     return RfqRejected(
         request=request,
         code=RfqRejectCode.BAD_REQUEST,

@@ -19,6 +19,9 @@ class DeskPort(Protocol):
 
     def request_quote(self, request: RfqRequest) -> RfqOutcome: ...
 
+    def rfq_answered(self, request: RfqRequest, outcome: RfqOutcome) -> None:
+        """``outcome`` went out as the answer to ``request`` (the desk logs it)."""
+
     def place_order(self, order: OrderRequest) -> OrderOutcome: ...
 
     def order_status(self, request: StatusRequest) -> StatusReport: ...

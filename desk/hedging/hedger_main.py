@@ -12,7 +12,8 @@ starts hedging once its feed has every venue's book of every instrument (or afte
 ends on ``STOP``, or when the desk's end of the pipe closes (the desk exited or died),
 letting its running batches reach a safe point first: an order is always written down
 before it is sent, and a restart resolves it by its client order id. Ctrl-C in the desk's
-terminal reaches this process too; it ignores it and lets the desk stop it.
+terminal reaches this process too; it ignores it and lets the desk stop it. SIGTERM stops it
+as ``STOP`` does.
 """
 
 from __future__ import annotations
@@ -136,8 +137,15 @@ def _relay_wakeups(pipe: Connection, wake_fd: int, engine: HedgeEngine) -> None:
                 engine.notify(None if name == SCAN_ALL else name)
 
 
+def _stop_on_term(signum: int, frame: object) -> None:
+    raise SystemExit(0)  # out of the wait, through serve's clean stop
+
+
 def main() -> int:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # A service manager stopping the desk's whole group sends this to the hedger too: it
+    # stops as on STOP, letting running batches reach a safe point.
+    signal.signal(signal.SIGTERM, _stop_on_term)
     wake_fd = int(sys.argv[2])
     with Connection(int(sys.argv[1])) as pipe:
         serve(pipe, wake_fd)

@@ -87,32 +87,39 @@ class RfqService:
         }
 
     def handle(self, request: RfqRequest) -> RfqOutcome:
-        """Quote or reject ``request``; logs one event, quote.sent or rfq.rejected, carrying
-        the request's terms (one event per RFQ keeps logging off the quote's critical path)."""
+        """Quote or reject ``request``. Nothing is logged here: ``answered`` logs the outcome
+        once the gateway has sent it, so that the log line is not on the quote's path."""
         try:
             quote = self._quote(request)
         except _Reject as rej:
-            text = reject_text(rej.code, rej.explanation)
+            return RfqRejected(
+                request=request, code=rej.code, text=reject_text(rej.code, rej.explanation)
+            )
+        self._quote_book.add(quote)
+        return quote
+
+    def answered(self, request: RfqRequest, outcome: RfqOutcome) -> None:
+        """Log the answer sent to ``request``: one event per RFQ, quote.sent or rfq.rejected,
+        carrying the request's terms."""
+        if isinstance(outcome, RfqRejected):
             log.info(
                 "rfq.rejected",
                 **_request_terms(request),
-                code=rej.code.name,
-                reason=rej.code.fix_reason,
-                text=text,
+                code=outcome.code.name,
+                reason=outcome.code.fix_reason,
+                text=outcome.text,
             )
-            return RfqRejected(request=request, code=rej.code, text=text)
-        self._quote_book.add(quote)
+            return
         log.info(
             "quote.sent",
             **_request_terms(request),
-            quote_id=quote.quote_id,
-            qty=fmt(quote.qty),
-            bid_px=None if quote.bid_px is None else fmt(quote.bid_px),
-            offer_px=None if quote.offer_px is None else fmt(quote.offer_px),
-            valid_until=quote.valid_until.isoformat(timespec="milliseconds"),
-            **(quote.pricing.as_log() if quote.pricing is not None else {}),
+            quote_id=outcome.quote_id,
+            qty=fmt(outcome.qty),
+            bid_px=None if outcome.bid_px is None else fmt(outcome.bid_px),
+            offer_px=None if outcome.offer_px is None else fmt(outcome.offer_px),
+            valid_until=outcome.valid_until.isoformat(timespec="milliseconds"),
+            **(outcome.pricing.as_log() if outcome.pricing is not None else {}),
         )
-        return quote
 
     def _quote(self, request: RfqRequest) -> QuoteIssued:
         now = request.received_at

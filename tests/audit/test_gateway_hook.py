@@ -43,6 +43,9 @@ class NoMarketDesk:
     def request_quote(self, request: RfqRequest) -> RfqOutcome:
         return RfqRejected(request, RfqRejectCode.NO_MARKET, "NO_MARKET: no fresh book")
 
+    def rfq_answered(self, request: RfqRequest, outcome: RfqOutcome) -> None:
+        """Nothing to log."""
+
     def place_order(self, order: OrderRequest) -> OrderOutcome:
         raise NotImplementedError
 

@@ -22,6 +22,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import Engine, event, select
+from structlog.testing import capture_logs
 
 from desk.config.loader import load_config
 from desk.hedging.engine import HedgeEngine
@@ -201,6 +202,16 @@ def test_the_hedger_in_its_own_process_moves_the_desk_inventory_and_is_restarted
         ("DONE", Decimal("0.3")),
     ]
     assert core.hedge_store.hedged_positions()["BTC"] == Decimal("0.8")
+
+    # SIGTERM (a service manager stopping the group) stops it cleanly; it is started again.
+    second_pid = hedger.pid
+    assert second_pid is not None
+    with capture_logs() as logs:
+        os.kill(second_pid, signal.SIGTERM)
+        _wait_until(lambda: hedger.pid not in (None, second_pid) and hedger.wait_ready(0))
+    [exited] = [e for e in logs if e["event"] == "hedge.process_exited"]
+    assert exited["exit_code"] == 0
+    assert exited["was_ready"] is True
 
 
 @pytest.mark.parametrize(

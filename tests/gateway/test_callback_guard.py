@@ -31,6 +31,9 @@ class BrokenDesk:
     def request_quote(self, request: RfqRequest) -> RfqOutcome:
         raise RuntimeError("pricing bug")
 
+    def rfq_answered(self, request: RfqRequest, outcome: RfqOutcome) -> None:
+        raise AssertionError("never answered: request_quote failed")
+
     def place_order(self, order: OrderRequest) -> OrderOutcome:
         raise ZeroDivisionError("booking bug")
 

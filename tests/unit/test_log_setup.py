@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import io
 import json
+import subprocess
+import sys
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
+from pathlib import Path
 
 import structlog
 
@@ -63,3 +66,31 @@ def test_what_orjson_refuses_is_still_logged() -> None:
     configure_logging("json", "info", stream=out)
     structlog.get_logger("desk.test").info("big.number", seq=2**70)
     assert json.loads(out.getvalue())["seq"] == 2**70
+
+
+_WRITER = """
+import structlog, sys
+from desk.log_setup import configure_logging
+configure_logging("json", "info", process=sys.argv[1])
+log = structlog.get_logger("desk.test")
+for n in range(2000):
+    log.info("line.written", n=n, padding="x" * 300)
+"""
+
+
+def test_lines_of_processes_sharing_stdout_never_run_together(tmp_path: Path) -> None:
+    """The desk, its audit writer and its hedger write to one stdout at once."""
+    out = tmp_path / "desk.log"
+    with out.open("wb") as shared:
+        writers = [
+            subprocess.Popen([sys.executable, "-c", _WRITER, name], stdout=shared)  # noqa: S603
+            for name in ("desk", "hedger", "audit")
+        ]
+        for writer in writers:
+            assert writer.wait(60) == 0
+    lines = out.read_text(encoding="utf-8").split("\n")
+    assert lines[-1] == ""
+    events = [json.loads(line) for line in lines[:-1]]  # a merged line would not parse
+    assert len(events) == 6000
+    for name in ("desk", "hedger", "audit"):
+        assert [e["n"] for e in events if e["process"] == name] == list(range(2000))

@@ -19,6 +19,7 @@ from structlog.testing import capture_logs
 
 from desk.clock import FakeClock
 from desk.config.model import DeskConfig
+from desk.domain.messages import RfqOutcome, RfqRequest
 from desk.domain.rejects import RfqRejectCode
 from desk.domain.side import Side
 from desk.marketdata.snapshot import MarketSnapshot
@@ -119,9 +120,23 @@ def test_handle_when_indicative_then_quote_marked_indicative(desk: Rig) -> None:
     assert q.indicative is True
 
 
+def _answered(desk: Rig, request: RfqRequest) -> RfqOutcome:
+    """``request`` handled, then its answer logged as the gateway does once it is sent."""
+    outcome = desk.service.handle(request)
+    desk.service.answered(request, outcome)
+    return outcome
+
+
+def test_handle_logs_nothing_until_the_answer_is_sent(desk: Rig) -> None:
+    with capture_logs() as logs:
+        desk.service.handle(rfq())
+        desk.service.handle(rfq(symbol="DOGE/USDT"))
+    assert logs == []
+
+
 def test_handle_when_quote_sent_then_logged_with_composite_mid_and_venues(desk: Rig) -> None:
     with capture_logs() as logs:
-        q = quoted(desk.service.handle(rfq(side=Side.BUY)))
+        q = quoted(_answered(desk, rfq(side=Side.BUY)))
 
     # One event per RFQ: quote.sent carries the request's terms too.
     [sent] = [e for e in logs if str(e["event"]).startswith(("rfq.", "quote."))]
@@ -157,7 +172,7 @@ def test_handle_when_one_venue_stale_then_quote_logged_with_it_excluded(
     desk = rig(plain_config, clock, snapshot=snapshot)
 
     with capture_logs() as logs:
-        quoted(desk.service.handle(rfq()))
+        quoted(_answered(desk, rfq()))
 
     [sent] = [e for e in logs if e["event"] == "quote.sent"]
     assert sent["venues_used"] == ["sim-a", "sim-b"]
@@ -171,7 +186,7 @@ def test_handle_when_rejected_then_logged_with_code_and_nothing_added_to_quote_b
     desk: Rig,
 ) -> None:
     with capture_logs() as logs:
-        rejected(desk.service.handle(rfq(symbol="DOGE/USDT")), RfqRejectCode.UNKNOWN_SYMBOL, 1)
+        rejected(_answered(desk, rfq(symbol="DOGE/USDT")), RfqRejectCode.UNKNOWN_SYMBOL, 1)
 
     [event] = [e for e in logs if e["event"] == "rfq.rejected"]
     assert event["code"] == "UNKNOWN_SYMBOL"
