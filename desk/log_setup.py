@@ -46,7 +46,8 @@ def _named(process: str) -> structlog.typing.Processor:
 class LineLogger:
     """Writes each rendered line with ONE ``write`` call on the stream's descriptor.
 
-    The desk and its helper processes (audit writer, hedger) share stdout. structlog's
+    The desk and its helper processes (audit writer, hedger) share stdout. On an unbuffered
+    stdout (``PYTHONUNBUFFERED``, set on these machines and in most containers) structlog's
     ``PrintLogger`` prints the line and its newline as two writes, so two processes' lines
     could run together ("{…}{…}" then two newlines), as the benchmark's log parser found.
     One write of a whole line keeps each line whole on a file, and on a pipe up to

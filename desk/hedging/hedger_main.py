@@ -23,6 +23,7 @@ import signal
 import sys
 import threading
 import time
+from decimal import Decimal
 from multiprocessing.connection import Connection, wait
 from typing import Any
 
@@ -62,6 +63,14 @@ def serve(pipe: Connection, wake_fd: int) -> None:
         with send_lock:
             pipe.send(message)
 
+    def report(asset: str, total: Decimal) -> None:
+        # Called by the hedger after a fill is booked: a desk that is gone must not fail
+        # the batch (this process is stopping anyway; the ledger has the fill).
+        try:
+            send(("hedged", asset, total))
+        except OSError as exc:
+            log.warning("hedge.desk_unreachable", asset=asset, error=str(exc))
+
     clock = SystemClock()
     try:
         engines = make_engines(config.database_url)
@@ -70,9 +79,7 @@ def serve(pipe: Connection, wake_fd: int) -> None:
         return
     try:
         store = HedgeStore(engines.durable, engines.deferred)
-        hedged = HedgedPositions(
-            store.hedged_positions(), lambda asset, total: send(("hedged", asset, total))
-        )
+        hedged = HedgedPositions(store.hedged_positions(), report)
         symbols = sorted(config.instruments)
         snapshot = MarketSnapshot()
         feed = BookFeed(config.venues, symbols, config.market_data, snapshot, clock)

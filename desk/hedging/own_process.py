@@ -43,6 +43,8 @@ log = structlog.get_logger("desk.hedging")
 START_TIMEOUT_S = 60.0
 # The child's own stop lets running batches reach a safe point (up to 10 s).
 STOP_TIMEOUT_S = 20.0
+# A child that never became ready has no batch to finish: it gets this long to exit.
+UNREADY_EXIT_S = 1.0
 RESTART_MIN_S = 1.0
 RESTART_MAX_S = 30.0
 
@@ -136,7 +138,7 @@ class HedgerProcess:
                 log.exception("hedge.process_link_failed")
             finally:
                 self._ready.clear()
-                code = self._forget_child()
+                code = self._forget_child(STOP_TIMEOUT_S if ready else UNREADY_EXIT_S)
             if self._stopping.is_set():
                 log.info("hedge.process_exited", exit_code=code)
                 return
@@ -221,8 +223,9 @@ class HedgerProcess:
         except Exception:
             log.exception("hedge.position_update_failed", asset=asset)
 
-    def _forget_child(self) -> int | None:
-        """Close our ends, wait for the child (killing it if it lingers), its exit code."""
+    def _forget_child(self, grace_s: float) -> int | None:
+        """Close our ends, give the child ``grace_s`` to exit, kill it if it lingers; its
+        exit code."""
         with self._wake_lock:
             wake, self._wake_fd = self._wake_fd, None
             if wake is not None:
@@ -235,7 +238,7 @@ class HedgerProcess:
         if child is None:
             return None
         try:
-            return child.wait(STOP_TIMEOUT_S)
+            return child.wait(grace_s)
         except subprocess.TimeoutExpired:
             child.kill()
             return child.wait(STOP_TIMEOUT_S)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -81,9 +82,14 @@ for n in range(2000):
 def test_lines_of_processes_sharing_stdout_never_run_together(tmp_path: Path) -> None:
     """The desk, its audit writer and its hedger write to one stdout at once."""
     out = tmp_path / "desk.log"
+    # Unbuffered, as on these machines and in most containers: print() then writes a line
+    # and its newline separately.
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     with out.open("wb") as shared:
         writers = [
-            subprocess.Popen([sys.executable, "-c", _WRITER, name], stdout=shared)  # noqa: S603
+            subprocess.Popen(  # noqa: S603 - this interpreter, the script above
+                [sys.executable, "-c", _WRITER, name], stdout=shared, env=env
+            )
             for name in ("desk", "hedger", "audit")
         ]
         for writer in writers:
