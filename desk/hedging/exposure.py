@@ -7,7 +7,6 @@ and the desk's books, and it halts the desk's quoting.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from decimal import Decimal
 
@@ -16,6 +15,7 @@ import structlog
 from desk.clock import Clock
 from desk.config.model import DeskConfig
 from desk.domain.money import fmt
+from desk.periodic import PeriodicThread
 from desk.positions.inventory import Inventory
 from desk.risk.halts import RuntimeHalts
 
@@ -40,8 +40,9 @@ class ExposureWatch:
         self._clock = clock
         self._over_limit_since: dict[str, float] = {}
         self._alerted: set[str] = set()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._thread = PeriodicThread(
+            "exposure-watch", config.hedging.poll_ms / 1000, self._check_logged, clock
+        )
 
     def check(self) -> None:
         """Look at every instrument once (the thread calls this every ``poll_ms``; so can
@@ -79,20 +80,14 @@ class ExposureWatch:
             )
 
     def start(self) -> None:
-        self._thread = threading.Thread(target=self._run, name="exposure-watch", daemon=True)
         self._thread.start()
 
     def stop(self, timeout: float = 5.0) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-            self._thread = None
+        self._thread.stop(timeout)
 
-    def _run(self) -> None:
-        period_s = self._config.hedging.poll_ms / 1000
-        while not self._stop.wait(period_s):
-            # Nothing may escape: the thread would end, and with it every future alert.
-            try:
-                self.check()
-            except Exception:
-                log.exception("hedge.exposure_check_failed")
+    def _check_logged(self) -> None:
+        # Nothing may escape: the thread would end, and with it every future alert.
+        try:
+            self.check()
+        except Exception:
+            log.exception("hedge.exposure_check_failed")

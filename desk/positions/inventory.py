@@ -18,6 +18,8 @@ from decimal import Decimal
 
 from desk.domain.side import Side
 
+_ZERO = Decimal(0)
+
 
 def desk_delta(client_side: Side, qty: Decimal) -> Decimal:
     """How a client fill moves the desk's base position: a client buy makes the desk short."""
@@ -35,32 +37,27 @@ class Inventory:
         """``client``: net of the client fills per asset; ``hedged``: of the exchange fills."""
         self._client: dict[str, Decimal] = dict(client or {})
         self._hedged: dict[str, Decimal] = dict(hedged or {})
-        self._net = {
-            asset: self._client.get(asset, Decimal(0)) + self._hedged.get(asset, Decimal(0))
-            for asset in self._client.keys() | self._hedged.keys()
-        }
         self._lock = threading.Lock()
 
     def net(self, asset: str) -> Decimal:
         with self._lock:
-            return self._net.get(asset, Decimal(0))
+            return self._net(asset)
 
     def apply(self, asset: str, delta: Decimal) -> Decimal:
         """Move ``asset`` by a client fill's ``delta``; returns the new net position."""
         with self._lock:
-            self._client[asset] = self._client.get(asset, Decimal(0)) + delta
-            updated = self._net.get(asset, Decimal(0)) + delta
-            self._net[asset] = updated
-            return updated
+            self._client[asset] = self._client.get(asset, _ZERO) + delta
+            return self._net(asset)
 
     def set_hedged(self, asset: str, total: Decimal) -> Decimal:
         """The exchange fills booked in ``asset`` now net to ``total``; returns the new net."""
         with self._lock:
             self._hedged[asset] = total
-            updated = self._client.get(asset, Decimal(0)) + total
-            self._net[asset] = updated
-            return updated
+            return self._net(asset)
 
     def snapshot(self) -> dict[str, Decimal]:
         with self._lock:
-            return dict(self._net)
+            return {asset: self._net(asset) for asset in self._client.keys() | self._hedged.keys()}
+
+    def _net(self, asset: str) -> Decimal:
+        return self._client.get(asset, _ZERO) + self._hedged.get(asset, _ZERO)

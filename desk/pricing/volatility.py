@@ -6,7 +6,6 @@ estimate, an immutable Decimal swapped in whole.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Sequence
 from decimal import Decimal
 
@@ -14,6 +13,7 @@ import structlog
 
 from desk.clock import Clock
 from desk.config.model import PricingConfig
+from desk.periodic import PeriodicThread
 from desk.pricing.depth import BPS
 
 log = structlog.get_logger("desk.pricing")
@@ -95,8 +95,7 @@ class VolatilitySampler:
         self._bar_s = config.vol_bar_ms / 1000
         self._clock = clock
         self._missed = dict.fromkeys(self._symbols, 0)
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._thread = PeriodicThread("vol-sampler", self._bar_s, self.sample, clock)
 
     def sample(self) -> None:
         """Take one bar's sample of every symbol (the thread calls this; so can tests)."""
@@ -115,18 +114,7 @@ class VolatilitySampler:
             self._missed[symbol] = 0
 
     def start(self) -> None:
-        self._thread = threading.Thread(target=self._run, name="vol-sampler", daemon=True)
         self._thread.start()
 
     def stop(self, timeout: float = 5.0) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-            self._thread = None
-
-    def _run(self) -> None:
-        next_at = self._clock.monotonic() + self._bar_s
-        while not self._stop.wait(max(0.0, next_at - self._clock.monotonic())):
-            # Fixed bars: the next deadline follows the schedule, not the time sampling took.
-            next_at = max(next_at + self._bar_s, self._clock.monotonic())
-            self.sample()
+        self._thread.stop(timeout)
