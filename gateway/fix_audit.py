@@ -58,6 +58,10 @@ class _Computed:
     def __call__(self) -> Mapping[str, Any]:
         return self.values
 
+    def __reduce__(self) -> tuple[type[_Computed], tuple[Mapping[str, Any]]]:
+        # See FixWire.__reduce__.
+        return (_Computed, (self.values,))
+
 
 @dataclass(frozen=True, slots=True)
 class FixWire:
@@ -77,6 +81,12 @@ class FixWire:
         if self.extra is None or isinstance(self.extra, _Computed):
             return self
         return FixWire(self.kind, self.wire, self.counterparty, self.at, _Computed(self.extra()))
+
+    def __reduce__(self) -> tuple[type[FixWire], tuple[str, str, str, datetime, Extra | None]]:
+        # A slotted dataclass pickles through a getstate that walks its fields() for every
+        # object: 3.6 µs a record, against 0.3 µs for this, on the writer thread that holds
+        # the GIL while it pickles a batch (the quote path waits for it).
+        return (FixWire, (self.kind, self.wire, self.counterparty, self.at, self.extra))
 
 
 class FixAudit:

@@ -63,9 +63,17 @@ class AuditRecord:
             if value is not None and "\x00" in value:
                 raise ValueError(f"NUL character in audit {name}: {value!r}")
 
+    def __reduce__(self) -> tuple[type[AuditRecord], tuple[Any, ...]]:
+        # Pickled by value, as the audit writer sends it to its process (much faster than a
+        # slotted dataclass's field-walking getstate); unpickling validates it again.
+        return (AuditRecord, tuple(getattr(self, f.name) for f in _FIELDS))
+
     def as_row(self) -> dict[str, Any]:
         """The column values for an INSERT into ``audit_log``."""
         return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+_FIELDS = fields(AuditRecord)
 
 
 def ops_record(recorded_at: datetime, action: str, details: Mapping[str, Any]) -> AuditRecord:

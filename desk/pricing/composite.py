@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from desk.config.model import MarketDataConfig, PricingConfig, VenueConfig
 from desk.marketdata.snapshot import Level, VenueBook
@@ -34,8 +34,11 @@ class SizedComposite:
         return (self.bid + self.ask) / 2
 
 
-# Sizes whose composite one HealthyBooks remembers (it lives until a venue's book changes).
-_SIZES_REMEMBERED = 64
+# Values one HealthyBooks remembers (it lives until a venue's book changes): composites and
+# prices for that many sizes, tiers and inventories.
+_REMEMBERED = 64
+_MISSING = object()
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,15 +60,23 @@ class HealthyBooks:
     def venues_used(self) -> tuple[str, ...]:
         return tuple(sorted(b.venue for b in self.books))
 
+    def remember(self, key: Hashable, make: Callable[[], _T]) -> _T:
+        """``make()``, computed once per ``key`` for these books (up to a bound, so that a
+        stream of odd sizes cannot grow it: past the bound each call computes afresh).
+
+        ``key`` must name everything ``make`` reads besides these books. Threads may race
+        here; they build equal values, and either may stay.
+        """
+        found = self.memo.get(key, _MISSING)
+        if found is _MISSING:
+            found = make()
+            if len(self.memo) < _REMEMBERED:
+                self.memo[key] = found
+        return cast(_T, found)
+
     def at_size(self, qty: Decimal) -> SizedComposite:
         """Per-venue VWAP to ``qty`` on each side, averaged with the configured weights."""
-        key = ("at_size", qty)
-        found: SizedComposite | None = self.memo.get(key)
-        if found is None:
-            found = self._at_size(qty)
-            if len(self.memo) < _SIZES_REMEMBERED:
-                self.memo[key] = found
-        return found
+        return self.remember(("at_size", qty), lambda: self._at_size(qty))
 
     def _at_size(self, qty: Decimal) -> SizedComposite:
         total = sum((self.weights[b.venue] for b in self.books), Decimal(0))

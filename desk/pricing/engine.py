@@ -47,13 +47,18 @@ class PricingEngine:
     def price(
         self, instrument: InstrumentConfig, tier: TierConfig, books: HealthyBooks, qty: Decimal
     ) -> TwoWayPrice:
-        """Both sides for ``qty``; raises ExcessSlippage (see price_two_way)."""
-        return price_two_way(
-            instrument,
-            self._config.pricing,
-            tier,
-            books,
-            qty,
-            sigma_bps=self.volatility.sigma_bps(instrument.symbol),
-            inventory=self.inventory.net(instrument.base),
+        """Both sides for ``qty``; raises ExcessSlippage (see price_two_way).
+
+        Between two book updates every RFQ for the same size, tier, volatility and inventory
+        gets the same price: it is computed once and remembered with the books (an RFQ
+        stream of round sizes prices from memory; a refused size is priced every time).
+        """
+        sigma_bps = self.volatility.sigma_bps(instrument.symbol)
+        inventory = self.inventory.net(instrument.base)
+        pricing = self._config.pricing
+        return books.remember(
+            ("two_way", instrument.symbol, tier.name, qty, sigma_bps, inventory),
+            lambda: price_two_way(
+                instrument, pricing, tier, books, qty, sigma_bps=sigma_bps, inventory=inventory
+            ),
         )
