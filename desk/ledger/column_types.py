@@ -12,6 +12,7 @@ Both refuse ambiguous input (float, naive datetimes) instead of guessing.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from decimal import Decimal, Inexact, InvalidOperation, Rounded, localcontext
@@ -62,6 +63,12 @@ def _checked_decimal(value: object) -> Decimal:
     # bool is an int subclass, and float is the classic money bug: refuse both loudly.
     if isinstance(value, bool | float) or not isinstance(value, Decimal | int):
         raise TypeError(f"DecimalType needs Decimal or int, got {type(value).__name__}: {value!r}")
+    if isinstance(value, Decimal) and not value.is_finite():
+        return _checked_canonical(value)  # refused there; a signalling NaN cannot be hashed
+    return _remembered_canonical(value)
+
+
+def _checked_canonical(value: Decimal | int) -> Decimal:
     dec = Decimal(value)
     canon = canonical_decimal(dec)
     exponent = _exponent(canon)
@@ -72,6 +79,14 @@ def _checked_decimal(value: object) -> Decimal:
     if len(canon.as_tuple().digits) + min(exponent, 0) > _MAX_INTEGER_DIGITS:
         raise ValueError(f"{dec} has more than {_MAX_INTEGER_DIGITS} integer digits")
     return canon
+
+
+# A booking binds some fifteen amounts, most of them seen before (sizes, prices, fees), and
+# canonicalising one walks its digit tuple several times. The result depends only on the
+# numeric value (1.10, 1.1 and 1.100 have one canonical form; an int and the equal Decimal
+# too), so it is remembered by value. Only finite Decimals and ints get here: bool and float
+# are refused before the lookup, since True == 1 and 1.0 == 1 would find an int's entry.
+_remembered_canonical = functools.lru_cache(maxsize=4096)(_checked_canonical)
 
 
 class DecimalType(TypeDecorator[Decimal]):

@@ -62,6 +62,27 @@ def test_decimal_refuses_what_numeric_38_18_cannot_hold_exactly(value: str) -> N
         DecimalType().process_bind_param(Decimal(value), sqlite.dialect())
 
 
+@pytest.mark.parametrize("dialect", DIALECTS, ids=lambda d: d.name)
+def test_decimal_bound_again_after_an_equal_value_then_refused_or_canonical_as_before(
+    dialect: object,
+) -> None:
+    bind = DecimalType().process_bind_param
+    # Equal ints and Decimals were bound first: an equal bool or float is still refused.
+    assert str(bind(1, dialect)) == str(bind(Decimal("1.000"), dialect)) == "1"  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="bool"):
+        bind(True, dialect)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="float"):
+        bind(1.0, dialect)  # type: ignore[arg-type]
+    # Another spelling of a value seen before binds the same canonical form.
+    assert str(bind(Decimal("60012.3400"), dialect)) == "60012.34"  # type: ignore[arg-type]
+    assert str(bind(Decimal("6.001234E+4"), dialect)) == "60012.34"  # type: ignore[arg-type]
+    assert str(bind(Decimal("-0.00"), dialect)) == "0"  # type: ignore[arg-type]
+    # Refusals are not remembered as answers: the second try is refused too.
+    for value in ("1E-19", "1E-19", "sNaN", "sNaN", "-Infinity"):
+        with pytest.raises(ValueError, match=r"decimal|places"):
+            bind(Decimal(value), dialect)  # type: ignore[arg-type]
+
+
 def test_canonical_decimal_is_plain_and_exact() -> None:
     assert str(canonical_decimal(Decimal("1E+2"))) == "100"
     assert str(canonical_decimal(Decimal("61234.560000000000000000"))) == "61234.56"
