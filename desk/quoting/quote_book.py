@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import threading
 from collections import deque
-from dataclasses import replace
 from datetime import datetime, timedelta
 
 from desk.domain.messages import QuoteIssued
@@ -44,7 +43,7 @@ class QuoteBook:
         self._lock = threading.Lock()
 
     def add(self, quote: QuoteIssued) -> None:
-        kept = quote if quote.pricing is None else replace(quote, pricing=None)
+        kept = quote.without_pricing()
         with self._lock:
             # Pruned here too, not only when an order arrives: a counterparty that only asks
             # for quotes must not grow the book without bound.

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import threading
-from dataclasses import replace
+from dataclasses import fields, replace
 from datetime import timedelta
+from decimal import Decimal
 
 import pytest
 
+from desk.domain.pricing_inputs import PricingInputs
 from desk.domain.rejects import OrderRejectCode
+from desk.domain.side import Side
 from desk.quoting.quote_book import RETENTION, QuoteBook, QuoteLookupError
 from tests.unit.builders import T0, quote
 
@@ -207,3 +210,20 @@ def test_executed_quotes_when_forgotten_after_retention_leave_no_mark_behind() -
     late = T0 + timedelta(seconds=600)
     book.add(replace(issued[0], transact_time=late, valid_until=late + timedelta(seconds=5)))
     assert book.claim(issued[0].quote_id, "CLIENT1", late).quote_id == issued[0].quote_id
+
+
+
+def test_add_when_quote_has_pricing_inputs_then_book_keeps_every_other_field() -> None:
+    inputs = PricingInputs(("sim-a",), {}, *[Decimal(n) for n in range(1, 16)], "gold")
+    # Fields away from their defaults, so a field the positional copy forgot shows.
+    q = quote(side=Side.BUY, bid_px=None, account="ACC-7", pricing=inputs)
+    book = QuoteBook()
+
+    book.add(q)
+
+    kept = book.lookup(q.quote_id, "CLIENT1", T0)
+    assert kept == replace(q, pricing=None)
+    others = [f.name for f in fields(q) if f.name != "pricing"]
+    assert all(getattr(kept, name) is getattr(q, name) for name in others)
+    assert q.without_pricing() == kept
+    assert kept.without_pricing() is kept
