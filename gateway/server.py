@@ -17,7 +17,12 @@ from gateway.acceptor import FixGateway
 from gateway.logon_guard import Credentials
 from gateway.settings import AcceptorSpec, SessionSpec
 
-GIL_SWITCH_INTERVAL_S = 0.0005
+# Each call a quote makes across the binding (about five) hands the GIL to any thread that
+# waits for it, and the quote asks for it back after this long. In 4 interleaved pairs
+# of runs, 0.1 ms instead of 0.5 ms cut the closed-loop RFQ p99 in every pair (3.2-4.1 ->
+# 2.0-3.3 ms) and the 1 000/s open-loop p99 in 3 of 4; pipelined fills booked 4-10 % fewer
+# per second (more switches while the booking thread contends).
+GIL_SWITCH_INTERVAL_S = 0.0001
 
 log = structlog.get_logger("gateway.server")
 
@@ -58,8 +63,9 @@ class DeskServer:
 
     def start(self) -> None:
         # QuickFIX's connection threads call into Python and must wait for the GIL, and the
-        # market-data and simulator threads hold it in 5 ms slices by default. A short switch
-        # interval keeps that wait small: it is on every FIX message's path, and it is the
+        # market-data and simulator threads hold it in 5 ms slices by default (a burst of
+        # depth events every 100 ms on the simulator). A short switch interval keeps that
+        # wait small: it is on every FIX message's path, and it is the
         # window in which a dropped connection's thread (its socket already closed) can
         # still poll a descriptor number that a new socket has reused.
         sys.setswitchinterval(GIL_SWITCH_INTERVAL_S)
