@@ -70,7 +70,7 @@ class AuditRecord:
 
     def as_row(self) -> dict[str, Any]:
         """The column values for an INSERT into ``audit_log``."""
-        return {f.name: getattr(self, f.name) for f in fields(self)}
+        return {f.name: getattr(self, f.name) for f in _FIELDS}
 
 
 _FIELDS = fields(AuditRecord)
