@@ -35,6 +35,7 @@ from desk.ledger.hedge_store import HedgeStore
 from desk.ledger.migrate import current_revision, head_revision
 from desk.ledger.repository import Ledger
 from desk.marketdata.feed import BookFeed
+from desk.marketdata.own_process import FeedProcess
 from desk.marketdata.snapshot import MarketSnapshot
 from desk.positions.inventory import Inventory
 from desk.pricing.engine import PricingEngine
@@ -50,6 +51,8 @@ log = structlog.get_logger("desk")
 
 # How long start-up waits for a hedger process (it waits up to 10 s for books itself).
 HEDGER_READY_WAIT_S = 30.0
+# How long start-up waits for the market-data process to run its feed (books follow).
+FEED_READY_WAIT_S = 30.0
 
 
 class SchemaNotCurrent(RuntimeError):
@@ -119,17 +122,7 @@ class DeskCore:
             self.inventory,
             on_booked=None if self.hedger is None else self.hedger.notify,
         )
-        self.feed = (
-            BookFeed(
-                config.venues,
-                sorted(config.instruments),
-                config.market_data,
-                self.snapshot,
-                clock,
-            )
-            if poll_market_data
-            else None
-        )
+        self.feed = self._feed() if poll_market_data else None
         log.info(
             "desk.started",
             boot_epoch=self.boot_epoch,
@@ -165,6 +158,16 @@ class DeskCore:
             self.clock,
         )
 
+    def _feed(self) -> BookFeed | FeedProcess:
+        """The market-data feed in a process of its own where it can be, else on a thread."""
+        config = self.config
+        symbols = sorted(config.instruments)
+        if config.market_data.process and isinstance(self.clock, SystemClock):
+            return FeedProcess(
+                config.venues, symbols, config.market_data, self.snapshot, self.clock
+            )
+        return BookFeed(config.venues, symbols, config.market_data, self.snapshot, self.clock)
+
     def _hedged(self, asset: str, total: Decimal) -> None:
         """The hedger's exchange fills in ``asset`` now net to ``total``."""
         net = self.inventory.set_hedged(asset, total)
@@ -191,6 +194,9 @@ class DeskCore:
             self.hedger.start()  # on a thread of ours, after the feed it reads
         if self.exposure is not None:
             self.exposure.start()
+        if isinstance(self.feed, FeedProcess) and not self.feed.wait_ready(FEED_READY_WAIT_S):
+            # It keeps trying; until books arrive every RFQ is refused for want of a market.
+            log.warning("desk.feed_not_ready", waited_s=FEED_READY_WAIT_S)
         if isinstance(self.hedger, HedgerProcess) and not self.hedger.wait_ready(
             HEDGER_READY_WAIT_S
         ):

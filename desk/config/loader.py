@@ -253,6 +253,7 @@ def _parse_market_data(s: Section) -> MarketDataConfig:
         request_timeout_ms=s.integer("request_timeout_ms", 2000, minimum=1),
         streaming=s.boolean("streaming", True),
         stream_retry_ms=s.integer("stream_retry_ms", 2000, minimum=10),
+        process=s.boolean("process", True),
     )
     s.reject_unknown()
     return config

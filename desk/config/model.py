@@ -116,6 +116,9 @@ class MarketDataConfig:
     request_timeout_ms: int = 2000
     streaming: bool = True
     stream_retry_ms: int = 2000
+    # Run the feed in a process of its own (the desk's books arrive over a pipe) rather than
+    # on a thread of the desk's; a desk on an injected clock always uses a thread.
+    process: bool = True
 
 
 @dataclass(frozen=True, slots=True)

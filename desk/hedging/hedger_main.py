@@ -1,10 +1,11 @@
 """The hedger's own process: ``python -m desk.hedging.hedger_main PIPE_FD WAKE_FD``.
 
-Started by ``HedgerProcess`` (``desk.hedging.own_process``). ``PIPE_FD`` is a duplex pipe:
-the desk sends the configuration and its logging settings first, and ``STOP`` at the end;
-this process answers ``("ready", totals)`` once it hedges, then ``("hedged", asset,
-total)`` after every exchange fill it books. ``WAKE_FD`` carries the desk's wake-ups, one
-symbol per line (``*``: look at the whole outbox), written without blocking the desk.
+Started by ``HedgerProcess`` (``desk.hedging.own_process``, a ``SupervisedChild``).
+``PIPE_FD`` is a duplex pipe: the desk sends the configuration and its logging settings
+first, and ``STOP`` at the end; this process answers ``("ready", totals)`` once it hedges,
+then ``("hedged", asset, total)`` after every exchange fill it books. ``WAKE_FD`` carries
+the desk's wake-ups, one symbol per line (``*``: look at the whole outbox), written without
+blocking the desk.
 
 It runs the same ``HedgeEngine`` as a desk that hedges on a thread, with its own ledger
 connections, venue clients and market-data feed (the router needs the venues' books). It
@@ -41,11 +42,11 @@ from desk.marketdata.snapshot import MarketSnapshot
 from desk.positions.inventory import Inventory
 from desk.pricing.engine import PricingEngine
 from desk.pricing.volatility import VolatilityBook
+from desk.process.supervised import STOP
 from desk.venues.ccxt_orders import open_hedging_venues
 
 log = structlog.get_logger("desk.hedging")
 
-STOP = "stop"
 SCAN_ALL = "*"
 BOOKS_WAIT_S = 10.0
 # The hedge's way out (batch, order row, ccxt, HTTP) crosses into C and back many times, and

@@ -3,7 +3,9 @@
 One ccxt exchange per venue (``ccxt.pro`` when streaming) and one task per venue/symbol
 (:class:`~desk.marketdata.symbol_feed.SymbolFeed`). Every book that arrives is written into
 the shared :class:`~desk.marketdata.snapshot.MarketSnapshot`, which is all the quote path
-reads; the feed itself is never on the quote path.
+reads; the feed itself is never on the quote path. The desk runs it in a process of its own
+(``desk.marketdata.own_process``), whose books reach the desk's snapshot over a pipe; the
+hedger's process, and a desk on an injected clock, run it on a thread.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from desk.config.model import MarketDataConfig, VenueConfig
 from desk.marketdata.ccxt_books import venue_book
 from desk.marketdata.feed_status import FeedStatus, SymbolFeedStatus
 from desk.marketdata.rest_poll import Publish, RestPoller, describe
-from desk.marketdata.snapshot import BookSource, MarketSnapshot
+from desk.marketdata.snapshot import BookSink, BookSource
 from desk.marketdata.symbol_feed import SymbolFeed
 from desk.venues.ccxt_factory import make_exchange
 
@@ -39,7 +41,7 @@ class BookFeed:
         venues: Sequence[VenueConfig],
         symbols: Sequence[str],
         config: MarketDataConfig,
-        snapshot: MarketSnapshot,
+        snapshot: BookSink,
         clock: Clock,
     ) -> None:
         self._venues = tuple(venues)

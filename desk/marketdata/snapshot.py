@@ -6,7 +6,7 @@ import threading
 from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
-from typing import Literal
+from typing import Literal, Protocol
 
 Level = tuple[Decimal, Decimal]
 BookSource = Literal["stream", "poll"]
@@ -45,6 +45,12 @@ class VenueBook:
     @property
     def crossed(self) -> bool:
         return self.best_bid >= self.best_ask
+
+
+class BookSink(Protocol):
+    """Where a feed puts each book it fetches: the snapshot itself, or a pipe to it."""
+
+    def update(self, book: VenueBook, now_mono: float) -> object: ...
 
 
 class MarketSnapshot:

@@ -60,13 +60,17 @@ class DeskProcess:
 
 
 def _desk_venues_ready(log: bytes) -> int:
-    """``md.venue.ready`` events of the desk itself (its hedger process has a feed too, and
-    names itself in ``process``)."""
+    """``md.venue.ready`` events of the desk's own feed: in its market-data process, or on a
+    thread of the desk's (the hedger's process has a feed too, and names itself in
+    ``process``)."""
     count = 0
     for line in log.split(b"\n")[:-1]:  # whole lines only: the last may be half written
         if b'"md.venue.ready"' in line:
             event = json.loads(line)
-            count += event.get("event") == "md.venue.ready" and "process" not in event
+            count += event.get("event") == "md.venue.ready" and event.get("process") in (
+                None,
+                "market-data",
+            )
     return count
 
 

@@ -37,6 +37,12 @@ def _book(desk: RunningDesk, venue: str, symbol: str = BTC) -> VenueBook:
     return book
 
 
+# These tests read the feed's own events (md.stream.*), which only a feed on a thread of the
+# desk's logs in this process; the feed in a process of its own is in
+# tests/unit/test_feed_process.py and under every other end-to-end test.
+_FEED_ON_A_THREAD = {"market_data_process": False}
+
+
 def _events(logs: list[dict[str, Any]], name: str, venue: str) -> list[dict[str, Any]]:
     return [e for e in logs if e["event"] == name and e.get("venue") == venue]
 
@@ -49,7 +55,7 @@ def test_stream_down_falls_back_to_polling_and_quotes_keep_using_the_venue(
     start_desk: StartDesk,
 ) -> None:
     with structlog.testing.capture_logs() as logs:
-        desk = start_desk()
+        desk = start_desk(**_FEED_ON_A_THREAD)
         sim_b = desk.simulator.base_url("sim-b")
         _wait_until(lambda: _book(desk, "sim-b").source == "stream")
         admin(sim_b, "stream", {"down": True})
@@ -83,7 +89,7 @@ def test_stream_down_falls_back_to_polling_and_quotes_keep_using_the_venue(
 
 def test_a_gap_resyncs_and_the_desks_book_matches_the_sim(start_desk: StartDesk) -> None:
     with structlog.testing.capture_logs() as logs:
-        desk = start_desk()
+        desk = start_desk(**_FEED_ON_A_THREAD)
         sim_c = desk.simulator.base_url("sim-c")
         _wait_until(lambda: _book(desk, "sim-c").source == "stream")
         admin(sim_c, "stream/gap", {})

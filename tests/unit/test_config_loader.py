@@ -413,8 +413,20 @@ def test_load_when_shipped_config_then_pricing_tiers_and_streams_read() -> None:
     assert config.counterparties["CLIENT1"].tier == "gold"
     assert config.pricing.outlier_band_bps == Decimal(50)
     assert config.market_data.streaming is True
+    assert config.market_data.process is True
     assert config.venues[0].ws_url == "ws://127.0.0.1:18081/ws"
     assert config.venues[0].taker_fee_bps == Decimal(10)
+
+
+def test_load_when_market_data_process_is_not_a_boolean_then_error_names_key(
+    tmp_path: Path,
+) -> None:
+    path = broken(tmp_path, "[market_data]\n", '[market_data]\nprocess = "yes"\n')
+
+    error = config_error(path)
+
+    assert_names(error, path, "market_data.process")
+    assert "true or false" in error.problem
 
 
 def test_load_when_no_pricing_or_tiers_then_defaults_and_standard_tier(tmp_path: Path) -> None:

@@ -1,0 +1,1 @@
+"""Helper processes the desk starts, watches and starts again."""
