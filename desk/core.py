@@ -104,6 +104,7 @@ class DeskCore:
         self.rfqs = RfqService(
             config, self.pricing, clock, self.ids, self.quote_book, self.credit, self.halts
         )
+        self.feed = self._feed() if poll_market_data else None
         self.hedger = self._hedger(hedged) if config.hedging.enabled and poll_market_data else None
         self.exposure = (
             None
@@ -122,7 +123,6 @@ class DeskCore:
             self.inventory,
             on_booked=None if self.hedger is None else self.hedger.notify,
         )
-        self.feed = self._feed() if poll_market_data else None
         log.info(
             "desk.started",
             boot_epoch=self.boot_epoch,
@@ -148,7 +148,12 @@ class DeskCore:
             and not is_sqlite_in_memory(config.database_url)
             and isinstance(self.clock, SystemClock)
         ):
-            return HedgerProcess(config, self._hedged)
+            if not isinstance(self.feed, FeedProcess):
+                return HedgerProcess(config, self._hedged)
+            # One feed for both: the hedger takes the books the desk receives.
+            hedger = HedgerProcess(config, self._hedged, books_from_desk=True)
+            self.feed.forward_to(hedger.forward_book)
+            return hedger
         return HedgeEngine(
             config,
             self.hedge_store,

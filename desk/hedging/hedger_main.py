@@ -1,4 +1,4 @@
-"""The hedger's own process: ``python -m desk.hedging.hedger_main PIPE_FD WAKE_FD``.
+"""The hedger's own process: ``python -m desk.hedging.hedger_main PIPE_FD WAKE_FD [BOOKS_FD]``.
 
 Started by ``HedgerProcess`` (``desk.hedging.own_process``, a ``SupervisedChild``).
 ``PIPE_FD`` is a duplex pipe: the desk sends the configuration and its logging settings
@@ -8,13 +8,14 @@ the desk's wake-ups, one symbol per line (``*``: look at the whole outbox), writ
 blocking the desk.
 
 It runs the same ``HedgeEngine`` as a desk that hedges on a thread, with its own ledger
-connections, venue clients and market-data feed (the router needs the venues' books). It
-starts hedging once its feed has every venue's book of every instrument (or after 10 s), and
-ends on ``STOP``, or when the desk's end of the pipe closes (the desk exited or died),
-letting its running batches reach a safe point first: an order is always written down
-before it is sent, and a restart resolves it by its client order id. Ctrl-C in the desk's
-terminal reaches this process too; it ignores it and lets the desk stop it. SIGTERM stops it
-as ``STOP`` does.
+connections and venue clients. The router needs the venues' books: with ``BOOKS_FD`` they
+are the desk's, from its market-data process (``desk.marketdata.book_channel``), else this
+process runs a market-data feed of its own. It starts hedging once it has every venue's book
+of every instrument (or after 10 s), and ends on ``STOP``, or when the desk's end of the
+pipe closes (the desk exited or died), letting its running batches reach a safe point
+first: an order is always written down before it is sent, and a restart resolves it by its
+client order id. Ctrl-C in the desk's terminal reaches this process too; it ignores it and
+lets the desk stop it. SIGTERM stops it as ``STOP`` does.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from desk.hedging.positions import HedgedPositions
 from desk.ledger.database import make_engines
 from desk.ledger.hedge_store import HedgeStore
 from desk.log_setup import LogSettings, configure_logging
+from desk.marketdata.book_channel import receive_books
 from desk.marketdata.feed import BookFeed
 from desk.marketdata.snapshot import MarketSnapshot
 from desk.positions.inventory import Inventory
@@ -57,7 +59,7 @@ BOOKS_WAIT_S = 10.0
 GIL_SWITCH_INTERVAL_S = 0.0001
 
 
-def serve(pipe: Connection, wake_fd: int) -> None:
+def serve(pipe: Connection, wake_fd: int, books_fd: int | None = None) -> None:
     sys.setswitchinterval(GIL_SWITCH_INTERVAL_S)
     config, settings = pipe.recv()
     assert isinstance(config, DeskConfig)  # noqa: S101 - sent by HedgerProcess
@@ -90,7 +92,11 @@ def serve(pipe: Connection, wake_fd: int) -> None:
         hedged = HedgedPositions(store.hedged_positions(), report)
         symbols = sorted(config.instruments)
         snapshot = MarketSnapshot()
-        feed = BookFeed(config.venues, symbols, config.market_data, snapshot, clock)
+        feed = (
+            BookFeed(config.venues, symbols, config.market_data, snapshot, clock)
+            if books_fd is None
+            else None
+        )
         # Only the books are read here (routing, arrival mids): no inventory, no volatility.
         pricing = PricingEngine(
             config, snapshot, clock, Inventory(), VolatilityBook(symbols, config.pricing)
@@ -101,7 +107,13 @@ def serve(pipe: Connection, wake_fd: int) -> None:
         send(("failed", f"{type(exc).__name__}: {exc}"))
         engines.dispose()
         return
-    feed.start()
+    if feed is not None:
+        feed.start()
+    else:
+        assert books_fd is not None  # noqa: S101 - no feed only when the desk sends books
+        threading.Thread(
+            target=receive_books, args=(books_fd, snapshot, clock), name="books", daemon=True
+        ).start()
     _wait_for_books(snapshot, symbols, len(config.venues))
     engine.start()
     send(("ready", hedged.totals()))
@@ -110,7 +122,8 @@ def serve(pipe: Connection, wake_fd: int) -> None:
         _relay_wakeups(pipe, wake_fd, engine)
     finally:
         engine.stop()
-        feed.stop()
+        if feed is not None:
+            feed.stop()
         engines.dispose()
         log.info("hedge.process_stopped", pid=os.getpid())
 
@@ -162,8 +175,9 @@ def main() -> int:
     # stops as on STOP, letting running batches reach a safe point.
     signal.signal(signal.SIGTERM, _stop_on_term)
     wake_fd = int(sys.argv[2])
+    books_fd = int(sys.argv[3]) if len(sys.argv) > 3 else None
     with Connection(int(sys.argv[1])) as pipe:
-        serve(pipe, wake_fd)
+        serve(pipe, wake_fd, books_fd)
     return 0
 
 

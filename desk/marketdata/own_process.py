@@ -2,7 +2,8 @@
 
 The child (``desk.marketdata.feed_main``) runs the same ``BookFeed`` as a desk that streams
 on a thread, and sends every book it fetches; here each one is written into the desk's
-snapshot with the desk's own monotonic time, so staleness is judged exactly as before. A
+snapshot with the desk's own monotonic time, so staleness is judged exactly as before, and
+passed on to the hedger's process when it has one (``desk.marketdata.book_channel``). A
 child that dies is started again (``desk.process.supervised``); meanwhile the books age, and
 once they are older than ``stale_after_ms`` the desk refuses to quote on them.
 """
@@ -16,7 +17,8 @@ from typing import Any
 from desk.clock import Clock
 from desk.config.model import MarketDataConfig, VenueConfig
 from desk.log_setup import logging_settings
-from desk.marketdata.snapshot import MarketSnapshot, VenueBook
+from desk.marketdata.book_channel import book_of
+from desk.marketdata.snapshot import MarketSnapshot
 from desk.process.supervised import RESTART_MIN_S, START_TIMEOUT_S, SupervisedChild
 
 
@@ -44,17 +46,21 @@ class FeedProcess(SupervisedChild):
         )
         self._snapshot = snapshot
         self._clock = clock
+        self._forward: Callable[[bytes], None] | None = None
 
-    def _on_message(self, message: Any) -> bool:
-        if (
-            type(message) is tuple
-            and len(message) == 2
-            and message[0] == "book"
-            and type(message[1]) is VenueBook
-        ):
-            self._snapshot.update(message[1], self._clock.monotonic())
-            return True
-        return False
+    def forward_to(self, send: Callable[[bytes], None]) -> None:
+        """Also pass every book on, as it came (pickled), to ``send`` (the hedger's process);
+        ``send`` must not block."""
+        self._forward = send
+
+    def _on_message(self, message: Any, raw: bytes) -> bool:
+        book = book_of(message)
+        if book is None:
+            return False
+        self._snapshot.update(book, self._clock.monotonic())
+        if self._forward is not None:
+            self._forward(raw)
+        return True
 
 
 def _feed_command(pipe_fd: int) -> list[str]:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import pickle
 import subprocess
 import threading
 from collections.abc import Callable
@@ -80,8 +81,9 @@ class SupervisedChild:
     def _on_ready(self, payload: Any) -> None:
         """The child's ``ready`` payload."""
 
-    def _on_message(self, message: Any) -> bool:
-        """One message from a ready child; False if it is not one this kind sends."""
+    def _on_message(self, message: Any, raw: bytes) -> bool:
+        """One message from a ready child (``raw``: as it came, pickled); False if it is not
+        one this kind sends."""
         return False
 
     # --- the desk's side --------------------------------------------------------------------
@@ -196,11 +198,13 @@ class SupervisedChild:
         assert pipe is not None  # noqa: S101 - set by _spawn
         while True:
             try:
-                message: Any = pipe.recv()
+                raw = pipe.recv_bytes()
             except (EOFError, OSError):
                 return
             try:
-                known = self._on_message(message)
+                # What Connection.recv does, keeping the bytes for a kind that passes them on.
+                message: Any = pickle.loads(raw)  # noqa: S301 - our own child, over our pipe
+                known = self._on_message(message, raw)
             except Exception:
                 log.exception(f"{self._prefix}.process_message_failed")
                 continue
