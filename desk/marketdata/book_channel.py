@@ -53,12 +53,14 @@ class BookSender:
                 return
             try:
                 self._sock.send(raw)
+                return
             except BlockingIOError:
-                self.dropped += 1  # the receiver is behind: a later book supersedes this one
+                error = "the receiver is behind"  # a later book of that venue supersedes it
             except OSError as exc:
-                self.dropped += 1
-                if self.dropped == 1 or self.dropped % 1000 == 0:
-                    log.warning("md.book_not_passed_on", error=str(exc), dropped=self.dropped)
+                error = str(exc)
+            self.dropped += 1
+            if self.dropped == 1 or self.dropped % 1000 == 0:
+                log.warning("md.book_not_passed_on", error=error, dropped=self.dropped)
 
     def close(self) -> None:
         with self._lock:

@@ -65,10 +65,15 @@ def test_the_sender_never_waits_for_a_receiver_that_is_behind() -> None:
     try:
         raw = _raw(_book(1))
         began = time.monotonic()
-        for _ in range(2000):  # ~6 MB: far past what the socket holds unread
-            sender.send(raw)
+        with capture_logs() as logs:
+            for _ in range(2000):  # ~6 MB: far past what the socket holds unread
+                sender.send(raw)
         assert time.monotonic() - began < 2
         assert 0 < sender.dropped < 2000
+        # Told at the first drop and every thousandth, not once per book.
+        told = [e for e in logs if e["event"] == "md.book_not_passed_on"]
+        assert [e["dropped"] for e in told] == [1, 1000][: 1 + sender.dropped // 1000]
+        assert {e["log_level"] for e in told} == {"warning"}
     finally:
         sender.close()
         os.close(fd)
