@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
@@ -9,9 +11,11 @@ import pytest
 import requests
 
 from exchange_sim.runner import SimulatorThread
-from tests.exchange_sim.helpers import HTTP_TIMEOUT_S, admin_post, admin_state
+from tests.exchange_sim.helpers import HTTP_TIMEOUT_S, admin_post, admin_state, fast_config
 
 BTC = "/admin/books/BTC%2FUSDT"
+# A venue update interval longer than any test: the venue only moves when stepped.
+_NEVER_MS = 3_600_000
 
 
 def depth(sim: SimulatorThread, venue: str, symbol: str = "BTCUSDT") -> dict[str, Any]:
@@ -72,7 +76,23 @@ def test_zero_volatility_holds_the_mid_and_a_high_one_moves_it(sim: SimulatorThr
     assert admin_state(base)["symbols"]["ETH/USDT"]["volatilityBps"] == "0.7"
 
 
-def test_offset_displaces_the_mid_and_keeps_following_the_market(sim: SimulatorThread) -> None:
+@pytest.fixture
+def lockstep_sim() -> Iterator[SimulatorThread]:
+    """sim-a and sim-b that never step on their own: both walk the shared reference path only
+    as the test steps them, so they stay at the same point of it. (Freezing a ticking pair
+    leaves them wherever each was, maybe ticks apart on a busy machine, and then the same
+    number of steps moves them along different stretches of the path: one tick apart moved
+    the ratio 8 bps in a probe, against the test's 25 bps tolerance.)"""
+    config = fast_config()
+    still = tuple(replace(venue, update_interval_ms=_NEVER_MS) for venue in config.venues)
+    with SimulatorThread(replace(config, venues=still)) as running:
+        yield running
+
+
+def test_offset_displaces_the_mid_and_keeps_following_the_market(
+    lockstep_sim: SimulatorThread,
+) -> None:
+    sim = lockstep_sim
     freeze_both(sim)
     answer = admin_post(sim.base_url("sim-a"), BTC, {"offset_bps": "500"})
     assert answer["offsetBps"] == "500"
