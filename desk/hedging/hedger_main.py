@@ -2,7 +2,7 @@
 
 Started by ``HedgerProcess`` (``desk.hedging.own_process``, a ``SupervisedChild``).
 ``PIPE_FD`` is a duplex pipe: the desk sends the configuration and its logging settings
-first, and ``STOP`` at the end; this process answers ``("ready", totals)`` once it hedges,
+first, and ``STOP`` at the end; this process answers ``("ready", totals)`` as it starts hedging,
 then ``("hedged", asset, total)`` after every exchange fill it books. ``WAKE_FD`` carries
 the desk's wake-ups, one symbol per line (``*``: look at the whole outbox), written without
 blocking the desk.
@@ -115,10 +115,12 @@ def serve(pipe: Connection, wake_fd: int, books_fd: int | None = None) -> None:
             target=receive_books, args=(books_fd, snapshot, clock), name="books", daemon=True
         ).start()
     _wait_for_books(snapshot, symbols, len(config.venues))
-    engine.start()
+    # Ready goes before the engine starts: the desk takes the first message as the answer
+    # to its start, and a resumed batch's fill could otherwise report ("hedged", ...) first.
     send(("ready", hedged.totals()))
     log.info("hedge.process_ready", pid=os.getpid())
     try:
+        engine.start()
         _relay_wakeups(pipe, wake_fd, engine)
     finally:
         engine.stop()

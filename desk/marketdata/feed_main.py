@@ -2,9 +2,9 @@
 
 Started by ``FeedProcess`` (``desk.marketdata.own_process``, a ``SupervisedChild``).
 ``PIPE_FD`` is a duplex pipe: the desk sends ``(venues, symbols, market-data config, logging
-settings)`` first and ``STOP`` at the end; this process answers ``("ready", None)`` once its
-feed runs, then ``("book", VenueBook)`` for every book it fetches (streamed or polled), which
-the desk writes into its snapshot.
+settings)`` first and ``STOP`` at the end; this process answers ``("ready", None)`` once it
+is set up, before any book, then ``("book", VenueBook)`` for every book it fetches (streamed
+or polled), which the desk writes into its snapshot.
 
 Why a process: each depth event costs ccxt about half a millisecond of Python, and the
 simulator's venues send six at once every 100 ms. On a thread of the desk's that work held
@@ -63,10 +63,12 @@ def serve(pipe: Connection) -> None:
         settings.fmt, settings.level, stream=getattr(sys, settings.stream), process="market-data"
     )
     feed = BookFeed(venues, symbols, config, PipeSink(pipe), SystemClock())
+    # Ready goes first: the desk reads it before any book, and once the feed's thread runs,
+    # only it writes to the pipe (no two threads' messages can interleave).
+    pipe.send(("ready", None))
+    log.info("md.process_ready", venues=[v.name for v in venues], symbols=list(symbols))
     feed.start()
     try:
-        pipe.send(("ready", None))
-        log.info("md.process_ready", venues=[v.name for v in venues], symbols=list(symbols))
         while True:
             try:
                 message = pipe.recv()
