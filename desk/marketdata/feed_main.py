@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import signal
 import sys
-import threading
 from multiprocessing.connection import Connection
 
 import structlog
@@ -40,15 +39,14 @@ class PipeSink:
 
     def __init__(self, pipe: Connection) -> None:
         self._pipe = pipe
-        self._lock = threading.Lock()
         self.broken = False
 
     def update(self, book: VenueBook, now_mono: float) -> None:
         if self.broken:
             return
         try:
-            with self._lock:
-                self._pipe.send(("book", book))
+            # Only the feed's thread calls this, and only after ready went out (see serve).
+            self._pipe.send(("book", book))
         except OSError as exc:
             # The desk's end closed: serve's read sees it too and stops the feed.
             self.broken = True
