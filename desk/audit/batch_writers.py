@@ -1,7 +1,12 @@
 """Where the audit writer's batches are inserted: on its own thread, or in a process of its own.
 
-A batch is written in one transaction, or not at all: ``write`` returns once it is
-committed and raises otherwise, and the caller retries the same batch.
+A batch is written in order, in transactions of at most ``RECORDS_PER_TRANSACTION`` records:
+``write`` returns once all of them are committed, and otherwise raises ``AuditWriteFailed``
+whose ``written`` says how many of the batch's first records were committed before the
+failure (the caller drops those and retries the rest). Every audit row takes the chain's
+lock (PostgreSQL's advisory lock, SQLite's write gate) until its transaction commits, and
+every client booking writes one: a transaction of 500 chained rows kept a booking waiting
+for milliseconds, a short one keeps the wait to about a millisecond.
 
 ``EngineBatches`` inserts through an engine of this process. ``ProcessBatches`` hands each
 batch to a child process (``desk.audit.writer_process``) and waits for its commit. On
@@ -41,15 +46,25 @@ REPLY_TIMEOUT_S = 60.0
 START_TIMEOUT_S = 60.0
 EXIT_TIMEOUT_S = 10.0
 READY = "ready"
+# The longest a booking waits for the chain's lock behind the audit writer: about 1 ms of
+# chaining on PostgreSQL, 2 ms on SQLite (whose hash runs as Python functions). In closed-loop
+# fills (hedging off), 32 against 500 took the Accept->Fill p99 from 5.4-5.6 to 3.3 ms on
+# SQLite and from 6.5-7.1 to 4.2 ms on PostgreSQL.
+RECORDS_PER_TRANSACTION = 32
 
 
 class AuditWriteFailed(RuntimeError):
-    """The batch was not committed (the writer process's reason, or its death)."""
+    """The batch was not committed in full (the writer process's reason, or its death);
+    ``written``: how many of its first records were (0 when not known)."""
+
+    def __init__(self, reason: str, written: int = 0) -> None:
+        super().__init__(reason)
+        self.written = written
 
 
 class BatchWriter(Protocol):
     def write(self, batch: Batch) -> None:
-        """Commit ``batch`` in one transaction, or raise."""
+        """Commit ``batch`` in order, or raise ``AuditWriteFailed`` saying how much was."""
 
     def close(self) -> None:
         """Release what the writer holds (after the last ``write``)."""
@@ -62,8 +77,16 @@ class EngineBatches:
         self._engine = engine
 
     def write(self, batch: Batch) -> None:
-        with self._engine.begin() as connection:
-            append(connection, built(batch))
+        written = 0
+        for start in range(0, len(batch), RECORDS_PER_TRANSACTION):
+            part = batch[start : start + RECORDS_PER_TRANSACTION]
+            rows = built(part)  # before the transaction: not while holding the chain's lock
+            try:
+                with self._engine.begin() as connection:
+                    append(connection, rows)
+            except Exception as exc:
+                raise AuditWriteFailed(f"{type(exc).__name__}: {exc}", written) from exc
+            written += len(part)
 
     def close(self) -> None:
         """The engine belongs to the caller."""
@@ -105,10 +128,12 @@ class ProcessBatches:
                 raise AuditWriteFailed(f"no answer from the writer in {self._reply_timeout_s} s")
             reply = pipe.recv()
         except (EOFError, OSError, AuditWriteFailed) as exc:
+            # Whatever it committed before it died is written again: duplicated, never lost.
             code = self._stop_child(kill=True)
             raise AuditWriteFailed(f"the audit writer process failed (exit {code}): {exc}") from exc
         if reply is not None:
-            raise AuditWriteFailed(str(reply))
+            written, reason = reply
+            raise AuditWriteFailed(str(reason), int(written))
 
     def close(self) -> None:
         self._stop_child(kill=False)

@@ -5,12 +5,13 @@ database in batches from one writer thread, so the quote path never waits for a 
 went over the wire) is turned into its row by the batch writer, so the caller does not
 even pay for that. Where the batch is inserted is the ``BatchWriter``'s business: on the
 writer thread, or in a process of its own (``desk.audit.batch_writers``). The writer takes
-up to ``max_batch`` records
-once the oldest has waited ``linger_s`` (or the batch is full), inserts them in ONE
-transaction and only then drops them from the queue: a failed write is logged and retried
-with the same records, in order, behind nothing. ``stop`` writes everything still queued
-before it returns; only if the database stays unreachable for ``stop_timeout_s`` are the
-remaining records given up, and then each one is logged in full at error level.
+up to ``max_batch`` records once the oldest has waited ``linger_s`` (or the batch is full),
+inserts them in order, a few per transaction (``RECORDS_PER_TRANSACTION``), and drops
+from the queue what is committed: a failed write is logged and retried from the first
+record not committed, in order, behind nothing. ``stop`` writes
+everything still queued before it returns; only if the database stays unreachable for
+``stop_timeout_s`` are the remaining records given up, and then each one is logged in full
+at error level.
 """
 
 from __future__ import annotations
@@ -22,13 +23,14 @@ from itertools import islice
 
 import structlog
 
-from desk.audit.batch_writers import BatchWriter, built
+from desk.audit.batch_writers import AuditWriteFailed, BatchWriter, built
 from desk.audit.record import AuditRecord, DeferredRecord
 
 log = structlog.get_logger("desk.audit")
 
 MAX_BATCH = 500
-# Longer batches cost less per record (one commit, one fsync each). A crash loses at most this
+# Longer batches cost less per record (one hand-off to the writer process, fewer and fuller
+# transactions, never more than RECORDS_PER_TRANSACTION in one). A crash loses at most this
 # much of the FIX records from audit_log; QuickFIX's own message store and log still hold them.
 LINGER_S = 0.1
 RETRY_MIN_S = 0.05
@@ -123,13 +125,24 @@ class AuditWriter:
     def _try_write(self, batch: list[AuditRecord | DeferredRecord]) -> bool:
         try:
             self._batches.write(batch)
-        except Exception:
-            log.exception("audit.write_failed", records=len(batch), queued=self.pending())
+        except Exception as exc:
+            written = exc.written if isinstance(exc, AuditWriteFailed) else 0
+            self._drop(written)
+            log.exception(
+                "audit.write_failed",
+                records=len(batch) - written,
+                written=written,
+                queued=self.pending(),
+            )
             return False
-        with self._cond:
-            for _ in batch:
-                self._queue.popleft()
+        self._drop(len(batch))
         return True
+
+    def _drop(self, count: int) -> None:
+        """The queue's first ``count`` records are committed."""
+        with self._cond:
+            for _ in range(count):
+                self._queue.popleft()
 
     def _drain_on_stop(self) -> None:
         """Keep writing until the queue is empty or ``stop_timeout_s`` has passed."""

@@ -2,8 +2,9 @@
 
 Started by ``ProcessBatches`` with one end of a pipe as ``FD``. It reads the database URL and
 the desk's logging settings first and answers ``ready``, then reads batches. It commits each
-batch in one transaction on a deferred-durability connection, as the desk's own writer did,
-and answers ``None`` or the reason it could not. It ends on ``None``, or when the desk's
+batch on a deferred-durability connection (``EngineBatches``: in order, a few records per
+transaction) and answers ``None``, or how many of the batch's records it committed and why it
+could not commit the rest. It ends on ``None``, or when the desk's
 end of the pipe closes (the desk exited or died), after finishing the batch in hand. Ctrl-C
 in the desk's terminal reaches this process too; it ignores it and lets the desk drain its
 queue through it.
@@ -17,7 +18,7 @@ from multiprocessing.connection import Connection
 
 import structlog
 
-from desk.audit.batch_writers import READY, EngineBatches
+from desk.audit.batch_writers import READY, AuditWriteFailed, EngineBatches
 from desk.ledger.database import make_engines
 from desk.log_setup import LogSettings, configure_logging
 
@@ -45,9 +46,12 @@ def serve(pipe: Connection) -> None:
                 return
             try:
                 batches.write(batch)
+            except AuditWriteFailed as exc:
+                log.exception("audit.process_write_failed", records=len(batch))
+                pipe.send((exc.written, str(exc)))
             except Exception as exc:
                 log.exception("audit.process_write_failed", records=len(batch))
-                pipe.send(f"{type(exc).__name__}: {exc}")
+                pipe.send((0, f"{type(exc).__name__}: {exc}"))
             else:
                 pipe.send(None)
     finally:

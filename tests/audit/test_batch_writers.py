@@ -11,10 +11,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, event
 from structlog.testing import capture_logs
 
 from desk.audit.batch_writers import (
+    RECORDS_PER_TRANSACTION,
     AuditWriteFailed,
     EngineBatches,
     ProcessBatches,
@@ -86,6 +87,53 @@ def test_a_refused_batch_raises_with_the_databases_reason_and_the_child_logs_it(
     logged = capfd.readouterr().out
     assert '"event":"audit.process_write_failed"' in logged
     assert "simulated outage" in logged
+
+
+def _refuse(engine: Engine, quote_req_id: str) -> None:
+    with engine.begin() as conn:
+        conn.exec_driver_sql(
+            "CREATE TRIGGER outage BEFORE INSERT ON audit_log "
+            f"WHEN NEW.quote_req_id = '{quote_req_id}' "
+            "BEGIN SELECT RAISE(ABORT, 'simulated outage'); END"
+        )
+
+
+def test_a_batch_is_committed_a_few_records_per_transaction(engine: Engine) -> None:
+    commits: list[int] = []
+    event.listen(engine, "commit", lambda conn: commits.append(1))
+    records = [record(n) for n in range(1, 2 * RECORDS_PER_TRANSACTION + 7)]
+
+    EngineBatches(engine).write(records)
+
+    assert len(commits) == 3  # never one transaction holding the chain's lock for them all
+    rows = chain(engine)
+    assert [row.record for row in rows] == records
+    assert first_break(rows) is None
+
+
+def test_a_batch_refused_part_way_says_how_many_records_the_child_committed(
+    sqlite_url: str,
+) -> None:
+    engine = make_engine(sqlite_url)
+    records = [record(n) for n in range(1, 2 * RECORDS_PER_TRANSACTION + 7)]
+    refused = RECORDS_PER_TRANSACTION + 8  # in the second transaction
+    _refuse(engine, f"rfq-{refused}")
+    batches = ProcessBatches(sqlite_url)
+    try:
+        with pytest.raises(AuditWriteFailed, match="simulated outage") as failed:
+            batches.write(records)
+        assert failed.value.written == RECORDS_PER_TRANSACTION
+        assert [row.record for row in chain(engine)] == records[:RECORDS_PER_TRANSACTION]
+        with engine.begin() as conn:
+            conn.exec_driver_sql("DROP TRIGGER outage")
+        batches.write(records[failed.value.written :])
+    finally:
+        batches.close()
+        engine.dispose()
+
+    rows = chain(make_engine(sqlite_url))
+    assert [row.record for row in rows] == records
+    assert first_break(rows) is None
 
 
 def test_a_killed_child_fails_its_batch_and_the_writer_retries_it_in_a_new_one(

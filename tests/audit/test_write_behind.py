@@ -8,7 +8,7 @@ import time
 from sqlalchemy import Engine
 from structlog.testing import capture_logs
 
-from desk.audit.batch_writers import EngineBatches
+from desk.audit.batch_writers import RECORDS_PER_TRANSACTION, EngineBatches
 from desk.audit.chain import first_break
 from desk.audit.record import AuditRecord
 from desk.audit.write_behind import AuditWriter
@@ -91,6 +91,44 @@ def test_write_when_database_refuses_then_logged_and_retried_until_written(
         failure = next(e for e in events if e["event"] == "audit.write_failed")
         assert failure["log_level"] == "error"
         assert failure["records"] >= 1
+    finally:
+        engine.dispose()
+
+
+def test_write_when_refused_part_way_then_retried_from_the_first_record_not_committed(
+    sqlite_url: str,
+) -> None:
+    from desk.ledger.database import make_engine
+
+    engine = make_engine(sqlite_url)
+    records = [record(n) for n in range(1, 2 * RECORDS_PER_TRANSACTION + 7)]
+    refused = records[RECORDS_PER_TRANSACTION + 8].quote_req_id  # in the second transaction
+    with engine.begin() as conn:
+        conn.exec_driver_sql(
+            f"CREATE TRIGGER outage BEFORE INSERT ON audit_log WHEN NEW.quote_req_id = "
+            f"'{refused}' BEGIN SELECT RAISE(ABORT, 'simulated outage'); END"
+        )
+    writer = AuditWriter(EngineBatches(engine), linger_s=0.0)
+    for r in records:  # queued before the writer starts: its first batch holds them all
+        writer.submit(r)
+    try:
+        with capture_logs() as events:
+            writer.start()
+            deadline = time.monotonic() + 5
+            while not any(e["event"] == "audit.write_failed" for e in events):
+                assert time.monotonic() < deadline
+                time.sleep(0.01)
+            failure = next(e for e in events if e["event"] == "audit.write_failed")
+            assert failure["written"] == RECORDS_PER_TRANSACTION
+            assert failure["records"] == len(records) - RECORDS_PER_TRANSACTION
+            assert writer.pending() == len(records) - RECORDS_PER_TRANSACTION
+            with engine.begin() as conn:
+                conn.exec_driver_sql("DROP TRIGGER outage")
+            _wait_for_rows(engine, len(records))
+        writer.stop()
+        rows = chain(engine)
+        assert [row.record for row in rows] == records  # each once, in order
+        assert first_break(rows) is None
     finally:
         engine.dispose()
 
