@@ -13,6 +13,7 @@ import structlog
 
 from desk.audit.batch_writers import batches_for
 from desk.audit.record import ops_record
+from desk.audit.store import quote_req_ids_answered_since
 from desk.audit.write_behind import AuditWriter
 from desk.clock import Clock, SystemClock
 from desk.config.model import DeskConfig
@@ -104,6 +105,9 @@ class DeskCore:
         self.rfqs = RfqService(
             config, self.pricing, clock, self.ids, self.quote_book, self.credit, self.halts
         )
+        with engine.connect() as conn:
+            used = quote_req_ids_answered_since(conn, day_start)
+        self.rfqs.restore_quote_req_ids(now, used)
         self.feed = self._feed() if poll_market_data else None
         self.hedger = self._hedger(hedged) if config.hedging.enabled and poll_market_data else None
         self.exposure = (
@@ -129,6 +133,7 @@ class DeskCore:
             database=redact_url(config.database_url),
             instruments=sorted(config.instruments),
             venues=[v.name for v in config.venues],
+            quote_req_ids_today=sum(len(ids) for ids in used.values()),
         )
 
     def _client_inventory(self, hedged: Mapping[str, Decimal]) -> dict[str, Decimal]:

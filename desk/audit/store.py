@@ -1,18 +1,23 @@
-"""Appending audit records and reading the chain back (the database computes the chain)."""
+"""Appending audit records, reading the chain back (the database computes the chain), and
+the day's QuoteReqIDs a restarted desk must still refuse."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from datetime import datetime
 from pathlib import Path
 
-from sqlalchemy import Connection, Engine, func, insert, select
+from sqlalchemy import Connection, Engine, func, insert, or_, select
 
 from desk.audit.chain import ChainBreak, ChainRow
 from desk.audit.record import AuditRecord
+from desk.domain.rejects import RfqRejectCode
 from desk.ledger.migrate import sql_dir
 from desk.ledger.models import audit_log
 
 _RECORD_COLUMNS = [c for c in audit_log.columns if c.name not in ("seq", "prev_hash", "hash")]
+# The FIX MsgTypes of the desk's answers to a QuoteRequest, as the audit trail stores them.
+_RFQ_ANSWERS = ("S", "AG")  # Quote, QuoteRequestReject
 
 
 def append(connection: Connection, records: Sequence[AuditRecord]) -> None:
@@ -25,6 +30,27 @@ def append_now(engine: Engine, record: AuditRecord) -> None:
     """Insert one record in its own transaction (ops actions outside a running desk)."""
     with engine.begin() as connection:
         append(connection, [record])
+
+
+def quote_req_ids_answered_since(connection: Connection, since: datetime) -> dict[str, set[str]]:
+    """The QuoteReqIDs each counterparty used from ``since`` on, as the audit trail has them:
+    every one the desk answered with a Quote or a QuoteRequestReject, except where the only
+    answer was RATE_LIMITED (refused before its QuoteReqID counts as used, as it is live)."""
+    statement = select(audit_log.c.counterparty, audit_log.c.quote_req_id).where(
+        audit_log.c.recorded_at >= since,
+        audit_log.c.kind == "fix.out",
+        audit_log.c.msg_type.in_(_RFQ_ANSWERS),
+        audit_log.c.counterparty.is_not(None),
+        audit_log.c.quote_req_id.is_not(None),
+        or_(
+            audit_log.c.reason.is_(None),
+            audit_log.c.reason != RfqRejectCode.RATE_LIMITED.name,
+        ),
+    )
+    used: dict[str, set[str]] = {}
+    for counterparty, quote_req_id in connection.execute(statement):
+        used.setdefault(counterparty, set()).add(quote_req_id)
+    return used
 
 
 def row_count(connection: Connection) -> int:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
@@ -45,6 +46,17 @@ class QuoteReqIdRegistry:
         self._seen: dict[str, set[str]] = {}
         self._lock = threading.Lock()
 
+    def restore(self, now: datetime, used: Mapping[str, Iterable[str]]) -> None:
+        """Count ``used`` (QuoteReqIDs by counterparty, from the audit trail) as taken on
+        ``now``'s day: after a restart a repeat is refused as it was before."""
+        today = now.astimezone(UTC).date()
+        with self._lock:
+            if self._day is None or today > self._day:
+                self._day = today
+                self._seen.clear()
+            for counterparty, ids in used.items():
+                self._seen.setdefault(counterparty, set()).update(ids)
+
     def first_use(self, counterparty: str, quote_req_id: str, now: datetime) -> bool:
         today = now.astimezone(UTC).date()
         with self._lock:
@@ -85,6 +97,10 @@ class RfqService:
             cp.comp_id: TokenBucket(cp.rfq_rate_per_s, cp.rfq_burst, start)
             for cp in config.counterparties.values()
         }
+
+    def restore_quote_req_ids(self, now: datetime, used: Mapping[str, Iterable[str]]) -> None:
+        """QuoteReqIDs already used on ``now``'s day (read back from the audit trail)."""
+        self._quote_req_ids.restore(now, used)
 
     def handle(self, request: RfqRequest) -> RfqOutcome:
         """Quote or reject ``request``. Nothing is logged here: ``answered`` logs the outcome

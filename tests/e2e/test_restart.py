@@ -3,6 +3,7 @@ reused, no booked trade lost."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,7 +14,7 @@ from desk.ledger.database import make_engine
 from desk.ledger.repository import Ledger
 from exchange_sim.runner import SimulatorThread
 from tests.e2e.desk_process import DeskProcess, demo_credentials
-from tests.e2e.helpers import order, quote
+from tests.e2e.helpers import next_id, order, quote, rfq
 from tests.fixclient import FixClient
 from tests.fixtures.desk import VENUES, desk_toml, free_port
 
@@ -99,3 +100,33 @@ def test_restart_keeps_sequence_numbers_exec_ids_and_trades(
     client.close()
 
     assert _trades(desk_process.config_path) == [fill1[17], fill2[17]]
+
+
+def test_a_quote_req_id_used_before_a_restart_is_still_a_repeat_after_it(
+    desk_process: DeskProcess,
+) -> None:
+    desk_process.start()
+    client = FixClient("127.0.0.1", desk_process.port, sender="CLIENT1")
+    client.logon("client1", "client1-demo")
+    used = next_id("before-restart")
+    _, first = rfq(client, quote_req_id=used)
+    assert first.msg_type == "S"
+    assert desk_process.terminate() == 0  # a clean stop writes the audit trail's queue
+    client.wait_closed(5)
+    client.close()
+    desk_process.start()
+
+    client = FixClient("127.0.0.1", desk_process.port, sender="CLIENT1")
+    client.logon("client1", "client1-demo", reset=True)
+    _, again = rfq(client, quote_req_id=used)
+    assert again.msg_type == "AG", again
+    assert again[658] == "99"
+    assert again[58].startswith("DUPLICATE_QUOTEREQID: "), again
+    assert quote(client, "BTC/USDT", "0.2").msg_type == "S"  # a new id still quotes
+    client.close()
+    started = [
+        json.loads(line)
+        for line in desk_process.log_path.read_text(encoding="utf-8").splitlines()
+        if '"desk.started"' in line
+    ]
+    assert [event["quote_req_ids_today"] for event in started] == [0, 1]
