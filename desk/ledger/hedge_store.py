@@ -259,9 +259,7 @@ class HedgeStore:
         self._postgres = engine.dialect.name == "postgresql"
         # One-statement writes on PostgreSQL need no BEGIN/COMMIT round trips.
         self._autocommit = engine.execution_options(isolation_level="AUTOCOMMIT")
-        self._deferred_autocommit = self._deferred.execution_options(
-            isolation_level="AUTOCOMMIT"
-        )
+        self._deferred_autocommit = self._deferred.execution_options(isolation_level="AUTOCOMMIT")
 
     def instance_tag(self) -> str:
         """This ledger's random tag, the prefix of every exchange client order id."""
@@ -440,12 +438,14 @@ class HedgeStore:
         }
         if self._postgres:
             with self._deferred_autocommit.connect() as conn:
-                conn.execute(_PG_FINISH_BATCH, {**batch, "b_intent_status": intent_status})
+                execute_raw(conn, _PG_FINISH_BATCH, {**batch, "b_intent_status": intent_status})
             return
         with self._deferred.begin() as conn:
-            conn.execute(_FINISH_BATCH, batch)
-            conn.execute(
-                _FINISH_INTENTS, {"b_batch_id": batch_id, "b_status": intent_status, "b_at": at}
+            execute_raw(conn, _FINISH_BATCH, batch)
+            execute_raw(
+                conn,
+                _FINISH_INTENTS,
+                {"b_batch_id": batch_id, "b_status": intent_status, "b_at": at},
             )
 
     # --- exchange orders -----------------------------------------------------------------
@@ -473,8 +473,8 @@ class HedgeStore:
                 execute_raw(conn, _PG_RECORD_ORDER, {**row, "at": at})
             return
         with self._engine.begin() as conn:
-            conn.execute(_FIRST_ORDER_AT, {"b_id": order.batch_id, "b_at": at})
-            conn.execute(_INSERT_ORDER, {**row, "created_at": at, "updated_at": at})
+            execute_raw(conn, _FIRST_ORDER_AT, {"b_id": order.batch_id, "b_at": at})
+            execute_raw(conn, _INSERT_ORDER, {**row, "created_at": at, "updated_at": at})
 
     def update_order(
         self,
@@ -490,7 +490,8 @@ class HedgeStore:
         with (
             self._deferred_autocommit.connect() if self._postgres else self._deferred.begin()
         ) as conn:
-            conn.execute(
+            execute_raw(
+                conn,
                 _UPDATE_ORDER,
                 {
                     "b_client_order_id": client_order_id,
