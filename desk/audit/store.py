@@ -14,16 +14,22 @@ from desk.audit.record import AuditRecord
 from desk.domain.rejects import RfqRejectCode
 from desk.ledger.migrate import sql_dir
 from desk.ledger.models import audit_log
+from desk.ledger.raw_statements import execute_raw_many
 
 _RECORD_COLUMNS = [c for c in audit_log.columns if c.name not in ("seq", "prev_hash", "hash")]
 # The FIX MsgTypes of the desk's answers to a QuoteRequest, as the audit trail stores them.
 _RFQ_ANSWERS = ("S", "AG")  # Quote, QuoteRequestReject
+_INSERT = insert(audit_log)
 
 
 def append(connection: Connection, records: Sequence[AuditRecord]) -> None:
-    """Insert ``records`` in order inside the caller's transaction; the triggers chain them."""
+    """Insert ``records`` in order inside the caller's transaction; the triggers chain them.
+
+    One statement compiled once, run straight on the driver (``raw_statements``): the audit
+    writer inserts two rows per RFQ, and SQLAlchemy's own work per row of an ``executemany``
+    was about a tenth of its process's CPU under load."""
     if records:
-        connection.execute(insert(audit_log), [r.as_row() for r in records])
+        execute_raw_many(connection, _INSERT, [r.as_row() for r in records])
 
 
 def append_now(engine: Engine, record: AuditRecord) -> None:
