@@ -8,10 +8,9 @@ writer thread, or in a process of its own (``desk.audit.batch_writers``). The wr
 up to ``max_batch`` records once the oldest has waited ``linger_s`` (or the batch is full),
 inserts them in order, a few per transaction (``RECORDS_PER_TRANSACTION``), and drops
 from the queue what is committed: a failed write is logged and retried from the first
-record not committed, in order, behind nothing. ``stop`` writes
-everything still queued before it returns; only if the database stays unreachable for
-``stop_timeout_s`` are the remaining records given up, and then each one is logged in full
-at error level.
+record not committed, in order, behind nothing. ``stop`` writes everything still queued
+before it returns; only if the database stays unreachable for ``stop_timeout_s`` are the
+remaining records given up, and then each one is logged in full at error level.
 """
 
 from __future__ import annotations

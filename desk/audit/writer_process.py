@@ -4,10 +4,9 @@ Started by ``ProcessBatches`` with one end of a pipe as ``FD``. It reads the dat
 the desk's logging settings first and answers ``ready``, then reads batches. It commits each
 batch on a deferred-durability connection (``EngineBatches``: in order, a few records per
 transaction) and answers ``None``, or how many of the batch's records it committed and why it
-could not commit the rest. It ends on ``None``, or when the desk's
-end of the pipe closes (the desk exited or died), after finishing the batch in hand. Ctrl-C
-in the desk's terminal reaches this process too; it ignores it and lets the desk drain its
-queue through it.
+could not commit the rest. It ends on ``None``, or when the desk's end of the pipe closes
+(the desk exited or died), after finishing the batch in hand. Ctrl-C in the desk's terminal
+reaches this process too; it ignores it and lets the desk drain its queue through it.
 """
 
 from __future__ import annotations
