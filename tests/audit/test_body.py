@@ -46,7 +46,7 @@ _VALUES = st.recursive(
 )
 
 
-@settings(max_examples=400)
+@settings(max_examples=400, deadline=None)
 @given(st.dictionaries(st.text(), _VALUES, max_size=6))
 def test_the_body_is_the_standard_encoders_text(fields: dict[str, Any]) -> None:
     assert canonical_body(fields) == standard_body(fields)
