@@ -33,10 +33,12 @@ _WIRE = "8=FIX.4.4\x019=40\x0135=S\x01131=rfq-9\x01117=Q-9\x0110=000\x01"
 _AT = datetime(2026, 1, 5, 12, 0, 1, tzinfo=UTC)
 
 
-def _outage(engine: Engine) -> None:
+def _outage(engine: Engine, quote_req_id: str | None = None) -> None:
+    """SQLite refuses audit rows: every one, or only the one for ``quote_req_id``."""
+    when = "" if quote_req_id is None else f"WHEN NEW.quote_req_id = '{quote_req_id}' "
     with engine.begin() as conn:
         conn.exec_driver_sql(
-            "CREATE TRIGGER outage BEFORE INSERT ON audit_log "
+            f"CREATE TRIGGER outage BEFORE INSERT ON audit_log {when}"
             "BEGIN SELECT RAISE(ABORT, 'simulated outage'); END"
         )
 
@@ -89,15 +91,6 @@ def test_a_refused_batch_raises_with_the_databases_reason_and_the_child_logs_it(
     assert "simulated outage" in logged
 
 
-def _refuse(engine: Engine, quote_req_id: str) -> None:
-    with engine.begin() as conn:
-        conn.exec_driver_sql(
-            "CREATE TRIGGER outage BEFORE INSERT ON audit_log "
-            f"WHEN NEW.quote_req_id = '{quote_req_id}' "
-            "BEGIN SELECT RAISE(ABORT, 'simulated outage'); END"
-        )
-
-
 def test_a_batch_is_committed_a_few_records_per_transaction(engine: Engine) -> None:
     commits: list[int] = []
     event.listen(engine, "commit", lambda conn: commits.append(1))
@@ -117,7 +110,7 @@ def test_a_batch_refused_part_way_says_how_many_records_the_child_committed(
     engine = make_engine(sqlite_url)
     records = [record(n) for n in range(1, 2 * RECORDS_PER_TRANSACTION + 7)]
     refused = RECORDS_PER_TRANSACTION + 8  # in the second transaction
-    _refuse(engine, f"rfq-{refused}")
+    _outage(engine, f"rfq-{refused}")
     batches = ProcessBatches(sqlite_url)
     try:
         with pytest.raises(AuditWriteFailed, match="simulated outage") as failed:
