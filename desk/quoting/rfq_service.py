@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterable, Mapping
-from datetime import UTC, date, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 import structlog
@@ -20,6 +19,7 @@ from desk.pricing.depth import ExcessSlippage
 from desk.pricing.engine import PricingEngine
 from desk.quoting.ids import IdFactory
 from desk.quoting.quote_book import QuoteBook
+from desk.quoting.quote_req_ids import QuoteReqIdRegistry
 from desk.risk.credit import CreditLines
 from desk.risk.halts import RuntimeHalts
 from desk.risk.rate_limit import TokenBucket
@@ -34,41 +34,6 @@ class _Reject(Exception):
         super().__init__(explanation)
         self.code = code
         self.explanation = explanation
-
-
-class QuoteReqIdRegistry:
-    """QuoteReqIDs seen per counterparty in the current UTC day."""
-
-    def __init__(self) -> None:
-        self._day: date | None = None
-        # One set per counterparty rather than (counterparty, id) tuples: a day's ids are the
-        # biggest thing the desk keeps per RFQ, and a tuple per id added a third to it.
-        self._seen: dict[str, set[str]] = {}
-        self._lock = threading.Lock()
-
-    def restore(self, now: datetime, used: Mapping[str, Iterable[str]]) -> None:
-        """Count ``used`` (QuoteReqIDs by counterparty, from the audit trail) as taken on
-        ``now``'s day: after a restart a repeat is refused as it was before."""
-        today = now.astimezone(UTC).date()
-        with self._lock:
-            if self._day is None or today > self._day:
-                self._day = today
-                self._seen.clear()
-            for counterparty, ids in used.items():
-                self._seen.setdefault(counterparty, set()).update(ids)
-
-    def first_use(self, counterparty: str, quote_req_id: str, now: datetime) -> bool:
-        today = now.astimezone(UTC).date()
-        with self._lock:
-            # Forward only, as for credit: a late request from yesterday keeps today's ids.
-            if self._day is None or today > self._day:
-                self._day = today
-                self._seen.clear()
-            seen = self._seen.setdefault(counterparty, set())
-            if quote_req_id in seen:
-                return False
-            seen.add(quote_req_id)
-            return True
 
 
 class RfqService:

@@ -23,7 +23,6 @@ from desk.domain.messages import RfqOutcome, RfqRequest
 from desk.domain.rejects import RfqRejectCode
 from desk.domain.side import Side
 from desk.marketdata.snapshot import MarketSnapshot
-from desk.quoting.rfq_service import QuoteReqIdRegistry
 from tests.unit.builders import (
     BTC_ASKS,
     BTC_BIDS,
@@ -442,15 +441,3 @@ def test_handle_when_fewer_healthy_venues_than_min_venues_then_no_market(
     desk = rig(config, clock, snapshot=filled_snapshot(clock.monotonic(), ("sim-a", "sim-b")))
 
     rejected(desk.service.handle(rfq()), RfqRejectCode.NO_MARKET, 8)
-
-
-def test_restored_quote_req_ids_are_repeats_today_and_free_again_tomorrow() -> None:
-    registry = QuoteReqIdRegistry()
-    noon = datetime(2026, 1, 5, 12, 0, tzinfo=UTC)
-    registry.restore(noon, {"CLIENT1": ["a", "b"]})
-
-    assert not registry.first_use("CLIENT1", "a", noon)
-    assert not registry.first_use("CLIENT1", "b", noon)
-    assert registry.first_use("CLIENT2", "a", noon)  # per counterparty
-    assert registry.first_use("CLIENT1", "c", noon)
-    assert registry.first_use("CLIENT1", "a", noon + timedelta(days=1))
