@@ -19,6 +19,8 @@ import tempfile
 import time
 import urllib.request
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -43,6 +45,9 @@ DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 # Between two commits of the floor probe: about what a closed loop of orders leaves between
 # two trades (the client's RFQ and order round trips).
 COMMIT_FLOOR_PAUSE_S = 0.002
+# How often the steady run samples the desk's RSS, and how long past its length it may take.
+RSS_SAMPLE_S = 30.0
+STEADY_GRACE_S = 60.0
 
 
 class Failed(Exception):
@@ -103,18 +108,35 @@ def open_loop(port: int, rate: int, seconds: float, what: str) -> dict[str, floa
     return summary(result["samples_us"])
 
 
-def steady_memory(desk: Running, port: int, seconds: float, warmup_s: float) -> dict[str, Any]:
-    """RSS before and after a steady open-loop run at 100 RFQ/s, and the peak.
+def steady_memory(
+    desk: Running, port: int, baseline: Running, base_port: int, seconds: float, warmup_s: float
+) -> dict[str, Any]:
+    """RSS over a steady open-loop run at 100 RFQ/s: before, every ``RSS_SAMPLE_S``, after,
+    and the peak; the baseline under the same load at the same time.
 
     The run starts after ``warmup_s`` at the same rate: by then the quote book holds every
     quote it keeps (``BENCH_QUOTE_RETENTION_S`` after expiry), so growth from there on is a
-    leak, not the book filling up.
+    leak, not the book filling up. A leak grows as much in the run's second half as in its
+    first; memory settling (allocator pages, the engine) grows early and then stops, so the
+    second half's growth is reported on its own. The baseline (the same engine, store and
+    log under the same load) shows what the engine itself does.
     """
     if warmup_s:
-        _check(run_load(port, "rfq-open", rate=100, seconds=warmup_s), "steady warm-up")
+        _both(port, base_port, warmup_s, "steady warm-up")
     before, children_before = desk.rss_kib(), desk.children_rss_kib()
-    _check(run_load(port, "rfq-open", rate=100, seconds=seconds), "steady run")
+    base_before = baseline.rss_kib()
+    series: list[int] = []
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        run = pool.submit(_both, port, base_port, seconds, "steady run")
+        deadline = time.monotonic() + seconds + STEADY_GRACE_S
+        while not run.done() and time.monotonic() < deadline:
+            try:
+                run.result(timeout=RSS_SAMPLE_S)
+            except FutureTimeout:
+                series.append(desk.rss_kib() - before)
+        run.result(timeout=max(deadline - time.monotonic(), 0.0))
     after, children_after = desk.rss_kib(), desk.children_rss_kib()
+    half = series[(len(series) - 1) // 2] if series else 0
     return {
         "steady_run_s": seconds,
         "steady_warmup_s": warmup_s,
@@ -122,11 +144,25 @@ def steady_memory(desk: Running, port: int, seconds: float, warmup_s: float) -> 
         "desk_rss_before_steady_kib": before,
         "desk_rss_after_steady_kib": after,
         "desk_rss_growth_steady_kib": after - before,
+        "desk_rss_growth_steady_second_half_kib": after - before - half,
+        f"desk_rss_growth_steady_every_{RSS_SAMPLE_S:.0f}_s_kib": series,
         "desk_rss_peak_kib": desk.rss_kib("VmHWM"),
         # The desk's helper processes (audit writer, hedger), each on its own.
         "desk_children_rss_before_steady_kib": children_before,
         "desk_children_rss_after_steady_kib": children_after,
+        "baseline_rss_growth_steady_kib": baseline.rss_kib() - base_before,
     }
+
+
+def _both(port: int, base_port: int, seconds: float, what: str) -> None:
+    """The same open-loop load on the desk and on the baseline at once."""
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        runs = [
+            pool.submit(run_load, p, "rfq-open", rate=100, seconds=seconds)
+            for p in (port, base_port)
+        ]
+        _check(runs[0].result(), f"desk {what}")
+        _check(runs[1].result(), f"baseline {what}")
 
 
 def _booked_at_us(desk_log: Path) -> list[int]:
@@ -249,7 +285,9 @@ def run(quick: bool, pg_url: str | None) -> dict[str, Any]:
             base_open = open_loop(base_port, 200, seconds, "baseline open loop")
             desk_max = max_rate(desk_port, rates, seconds, "desk")
             base_max = max_rate(base_port, rates, seconds, "baseline")
-            steady = steady_memory(desk, desk_port, steady_seconds, warmup_s)
+            steady = steady_memory(
+                desk, desk_port, baseline, base_port, steady_seconds, warmup_s
+            )
         sqlite = ledger_figures(
             f"sqlite:///{work}/fills.db", work / "desk-sqlite", count // 3, fill_count, hedge_count
         )
