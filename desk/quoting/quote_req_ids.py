@@ -2,7 +2,7 @@
 
 ROE: a QuoteReqID is unique per session per day, so the desk remembers every one it answered
 until the UTC day ends. Kept as Python strings in sets, that memory grew with every RFQ (about
-90 bytes an id, some 5 MB for a day of 60 000). Here each (counterparty, QuoteReqID) is kept
+80 bytes an id: 1.85 MB for 24 000 in a probe). Here each (counterparty, QuoteReqID) is kept
 as its 16-byte BLAKE2b digest in an open-addressing table (linear probing) that is allocated
 and zero-filled when the registry is made, so its pages are resident from the start and the
 process does not grow as the day's RFQs arrive.
