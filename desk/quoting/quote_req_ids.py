@@ -9,8 +9,10 @@ process does not grow as the day's RFQs arrive.
 
 Two different ids are told apart unless their 128-bit digests collide: at a million ids in a
 day the chance of any collision is about 10^-27. The table holds ``capacity`` digests; past
-three quarters full it doubles (one rehash, logged as ``rfq.quote_req_ids.grown``), and at
-the next day it starts again at its first size.
+three quarters full it doubles, logged as ``rfq.quote_req_ids.grown``: one rehash of every id
+on the thread that added the last one, which holds up that RFQ (about 50 ms per 50 000 ids
+here, so about 0.8 s at the default size's first doubling, 786 432 ids in a day). At the next
+day it starts again at its first size.
 """
 
 from __future__ import annotations
