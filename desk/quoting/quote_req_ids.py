@@ -9,10 +9,10 @@ process does not grow as the day's RFQs arrive.
 
 Two different ids are told apart unless their 128-bit digests collide: at a million ids in a
 day the chance of any collision is about 10^-27. The table holds ``capacity`` digests; past
-three quarters full it doubles, logged as ``rfq.quote_req_ids.grown``: one rehash of every id
-on the thread that added the last one, which holds up that RFQ (about 50 ms per 50 000 ids
-here, so about 0.8 s at the default size's first doubling, 786 432 ids in a day). At the next
-day it starts again at its first size.
+three quarters full, a table of twice its size is added for the ids that follow (logged as
+``rfq.quote_req_ids.grown``) and a lookup probes each table: nothing is rehashed, so no RFQ
+waits for the whole day's ids to move. At the next day it starts again with one table of its
+first size.
 """
 
 from __future__ import annotations
@@ -64,25 +64,27 @@ class _DigestTable:
 
     def add(self, key: bytes) -> bool:
         """Store ``key``; False if it was there already."""
+        start = self._find(key)
+        if self._slots[start : start + _DIGEST] == key:
+            return False
+        self._slots[start : start + _DIGEST] = key
+        self.count += 1
+        return True
+
+    def __contains__(self, key: bytes) -> bool:
+        start = self._find(key)
+        return self._slots[start : start + _DIGEST] == key
+
+    def _find(self, key: bytes) -> int:
+        """The offset of ``key``'s slot, or of the empty slot where it would go."""
         slots, mask = self._slots, self._mask
         index = int.from_bytes(key[:8], "little") & mask
         while True:
             start = index * _DIGEST
             held = slots[start : start + _DIGEST]
-            if held == key:
-                return False
-            if held == _EMPTY:
-                slots[start : start + _DIGEST] = key
-                self.count += 1
-                return True
+            if held in (key, _EMPTY):
+                return start
             index = (index + 1) & mask
-
-    def digests(self) -> Iterable[bytes]:
-        slots = self._slots
-        for start in range(0, len(slots), _DIGEST):
-            held = bytes(slots[start : start + _DIGEST])
-            if held != _EMPTY:
-                yield held
 
 
 class QuoteReqIdRegistry:
@@ -91,7 +93,9 @@ class QuoteReqIdRegistry:
     def __init__(self, capacity: int = DEFAULT_CAPACITY) -> None:
         self._capacity = capacity
         self._day: date | None = None
-        self._table = _DigestTable(capacity)
+        # Tables filled before the newest one, oldest first; only the newest takes new ids.
+        self._full: list[_DigestTable] = []
+        self._newest = _DigestTable(capacity)
         self._lock = threading.Lock()
 
     def restore(self, now: datetime, used: Mapping[str, Iterable[str]]) -> None:
@@ -112,31 +116,31 @@ class QuoteReqIdRegistry:
 
     def __len__(self) -> int:
         """How many ids the current day holds."""
-        return self._table.count
+        return self._newest.count + sum(table.count for table in self._full)
 
     def _roll(self, now: datetime) -> None:
         # Forward only, as for credit: a late request from yesterday keeps today's ids.
         today = now.astimezone(UTC).date()
         if self._day is None or today > self._day:
             if self._day is not None:
-                self._table = _DigestTable(self._capacity)
+                self._full = []
+                self._newest = _DigestTable(self._capacity)
             self._day = today
 
     def _add(self, key: bytes) -> bool:
-        added = self._table.add(key)
-        if added and self._table.full:
-            self._grow()
-        return added
-
-    def _grow(self) -> None:
-        old = self._table
-        bigger = _DigestTable(old.capacity * 2)
-        for key in old.digests():
-            bigger.add(key)
-        self._table = bigger
-        log.warning(
-            "rfq.quote_req_ids.grown",
-            ids=bigger.count,
-            capacity=bigger.capacity,
-            mib=bigger.capacity * _DIGEST // (1 << 20),
-        )
+        if any(key in table for table in self._full):
+            return False
+        if not self._newest.add(key):
+            return False
+        if self._newest.full:
+            self._full.append(self._newest)
+            self._newest = _DigestTable(self._newest.capacity * 2)
+            tables = [*self._full, self._newest]
+            log.warning(
+                "rfq.quote_req_ids.grown",
+                ids=len(self),
+                tables=len(tables),
+                capacity=sum(table.capacity for table in tables),
+                mib=sum(table.capacity for table in tables) * _DIGEST // (1 << 20),
+            )
+        return True

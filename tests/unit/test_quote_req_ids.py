@@ -57,7 +57,7 @@ def test_restored_ids_are_repeats_today_and_free_again_tomorrow() -> None:
     assert registry.first_use("CLIENT1", "a", NOON + timedelta(days=1))
 
 
-def test_past_three_quarters_full_the_table_doubles_and_keeps_every_id() -> None:
+def test_past_three_quarters_full_a_table_twice_the_size_is_added_and_every_id_kept() -> None:
     registry = QuoteReqIdRegistry(capacity=8)
     ids = [f"R{n}" for n in range(200)]
 
@@ -67,9 +67,10 @@ def test_past_three_quarters_full_the_table_doubles_and_keeps_every_id() -> None
     assert not any(registry.first_use("CLIENT1", i, NOON) for i in ids)
     assert len(registry) == 200
     grown = [e for e in events if e["event"] == "rfq.quote_req_ids.grown"]
-    # 8 -> 16 -> ... -> 512 slots: six doublings, each logged with what it holds now.
-    assert [e["capacity"] for e in grown] == [16, 32, 64, 128, 256, 512]
-    assert [e["ids"] for e in grown] == [6, 12, 24, 48, 96, 192]
+    # Tables of 8, 16, 32, 64, 128 and 256 slots, each added when the one before held 3/4.
+    assert [e["tables"] for e in grown] == [2, 3, 4, 5, 6]
+    assert [e["capacity"] for e in grown] == [24, 56, 120, 248, 504]
+    assert [e["ids"] for e in grown] == [6, 18, 42, 90, 186]
     assert all(e["log_level"] == "warning" for e in grown)
 
 
