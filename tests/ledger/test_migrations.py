@@ -35,7 +35,7 @@ TABLES = {
     "hedge_orders",
     "positions",
 }
-HEAD = "0008_keyed_lookups"
+HEAD = "0009_journal_checked_once"
 
 
 def test_head_is_the_latest_revision() -> None:
