@@ -20,6 +20,7 @@ database but an in-memory SQLite one, which another process cannot open.
 from __future__ import annotations
 
 import contextlib
+import os
 import pickle
 import subprocess
 import sys
@@ -159,7 +160,11 @@ class ProcessBatches:
             raise AuditWriteFailed(f"the writer was not ready in {self._start_timeout_s} s")
         if (said := ours.recv()) != READY:
             raise AuditWriteFailed(f"the writer could not start: {said}")
-        log.info("audit.writer_process_started", pid=self._child.pid)
+        log.info(
+            "audit.writer_process_started",
+            pid=self._child.pid,
+            nice=os.getpriority(os.PRIO_PROCESS, self._child.pid),
+        )
         return ours
 
     def _stop_child(self, *, kill: bool) -> int | None:

@@ -7,10 +7,19 @@ transaction) and answers ``None``, or how many of the batch's records it committ
 could not commit the rest. It ends on ``None``, or when the desk's end of the pipe closes
 (the desk exited or died), after finishing the batch in hand. Ctrl-C in the desk's terminal
 reaches this process too; it ignores it and lets the desk drain its queue through it.
+
+It runs at a lower priority than the desk (``NICENESS``): its work is a batch every 100 ms
+that nothing waits for, and on a machine with few cores it shares them with the FIX thread and
+the counterparties' own processes. At the same priority a woken FIX thread could wait for the
+writer's time slice, a few milliseconds; niced, the writer gives way at once and takes the
+idle time between requests. Measured on the benchmark's 2-core machine (five pairs of runs):
+closed-loop RFQ p99 about a quarter lower, the 2 000/s open-loop step under 5 ms in four runs
+out of five instead of two, Accept->Fill unchanged.
 """
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 from multiprocessing.connection import Connection
@@ -23,11 +32,18 @@ from desk.log_setup import LogSettings, configure_logging
 
 log = structlog.get_logger("desk.audit")
 
+# Added to the writer's niceness (a lower priority than the desk's; see above).
+NICENESS = 10
+
 
 def serve(pipe: Connection) -> None:
     url, settings = pipe.recv()
     assert isinstance(settings, LogSettings)  # noqa: S101 - sent by ProcessBatches
     configure_logging(settings.fmt, settings.level, stream=getattr(sys, settings.stream))
+    try:
+        os.nice(NICENESS)
+    except OSError as exc:  # never refused for a lower priority; if it is, run as we are
+        log.warning("audit.writer_priority_unchanged", error=str(exc))
     try:
         engines = make_engines(url)
     except Exception as exc:

@@ -25,6 +25,7 @@ from desk.audit.batch_writers import (
 from desk.audit.chain import first_break
 from desk.audit.record import AuditRecord
 from desk.audit.write_behind import AuditWriter
+from desk.audit.writer_process import NICENESS
 from desk.ledger.database import make_engine
 from gateway.fix_audit import FixWire
 from tests.audit.chain_rows import chain, record
@@ -56,6 +57,9 @@ def test_a_batch_is_committed_by_the_child_with_its_deferred_records_built_there
         assert child != os.getpid()
         batches.write([record(3)])
         assert batches.pid == child  # one child for the desk's lifetime
+        # It runs below the desk's priority (NICENESS), so the FIX thread never waits for it.
+        own = os.getpriority(os.PRIO_PROCESS, 0)
+        assert os.getpriority(os.PRIO_PROCESS, child) == min(own + NICENESS, 19)
     finally:
         batches.close()
 
