@@ -152,6 +152,8 @@ class HedgingConfig:
     ``halt_on_alert``, halts quoting on that instrument until it is back under the limit.
     ``process``: hedge in a process of its own rather than on a thread of the desk's (it
     cannot for a database that lives in the desk's memory, nor on an injected clock).
+    ``net_window_ms``: an instrument's batches open at most this often, so fills booked
+    meanwhile are netted into the next one (0: as soon as the previous batch ends).
     """
 
     enabled: bool = True
@@ -160,6 +162,7 @@ class HedgingConfig:
     twap_clips: int = 4
     twap_horizon_ms: int = 2000
     poll_ms: int = 200
+    net_window_ms: int = 50
     order_timeout_ms: int = 3000
     max_attempts: int = 5
     max_unhedged_notional: Decimal = Decimal(1_000_000)

@@ -3,7 +3,10 @@
 Woken at once when a client fill is booked (``notify``) and every ``poll_ms`` otherwise, it
 resumes batches left WORKING by an earlier run and opens one batch per instrument with
 pending intents (never two at once for one instrument: the next batch nets whatever arrived
-meanwhile). Woken for a booking, it looks only at that booking's instrument; every poll it
+meanwhile), and at most one per instrument every ``net_window_ms``: under a stream of fills
+each batch nets the fills of its window instead of one or two, so every venue order, its
+booking and its ledger rows serve many client fills; an isolated fill is hedged at once.
+Woken for a booking, it looks only at that booking's instrument; every poll it
 asks the outbox for every instrument with pending intents (left by a restart, or by another
 desk process on the same database). It runs in the desk's process or in one of its own
 (``desk.hedging.process``); the unhedged-exposure alert stays in the desk's
@@ -70,6 +73,10 @@ class HedgeEngine:
         # with a batch still working stays here until that batch ends.
         self._due: set[str] = set()
         self._scan_outbox = True
+        # When each instrument's last batch opened (the loop's clock), and the wake-up
+        # set for an instrument held back by the netting window.
+        self._opened_at: dict[str, float] = {}
+        self._held: dict[str, asyncio.TimerHandle] = {}
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._run, name="hedger", daemon=True)
@@ -138,6 +145,8 @@ class HedgeEngine:
         finally:
             # Cancelling mid-order is safe: the order row is written before it is sent and a
             # restart resolves it by its client order id.
+            for timer in self._held.values():
+                timer.cancel()
             for task in (*self._active.values(), *preparing):
                 task.cancel()
             await asyncio.gather(*self._active.values(), *preparing, return_exceptions=True)
@@ -161,6 +170,8 @@ class HedgeEngine:
         for symbol in sorted(self._due):
             if symbol in self._active:
                 continue  # its batch's end wakes the loop, and the symbol is still due
+            if self._held_back(symbol):
+                continue  # a timer wakes the loop when its window ends; still due
             self._due.discard(symbol)
             if symbol not in self._config.instruments:
                 continue
@@ -174,7 +185,27 @@ class HedgeEngine:
                 inst.lot,
             )
             if batch is not None:
+                self._opened_at[symbol] = asyncio.get_running_loop().time()
                 self._spawn(batch, new=True)
+
+    def _held_back(self, symbol: str) -> bool:
+        """Whether ``symbol``'s last batch opened less than ``net_window_ms`` ago; if so, the
+        loop is woken when the window ends (once per window, however many fills arrive)."""
+        opened = self._opened_at.get(symbol)
+        if opened is None:
+            return False
+        loop = asyncio.get_running_loop()
+        left = opened + self._config.hedging.net_window_ms / 1000 - loop.time()
+        if left <= 0:
+            return False
+        if symbol not in self._held:
+            self._held[symbol] = loop.call_later(left, self._window_ended, symbol)
+        return True
+
+    def _window_ended(self, symbol: str) -> None:
+        del self._held[symbol]
+        if self._wake is not None:
+            self._wake.set()
 
     def _spawn(self, batch: BatchRecord, *, new: bool = False) -> None:
         task = asyncio.ensure_future(self._work(batch, new))

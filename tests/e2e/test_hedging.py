@@ -16,6 +16,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
+from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -212,6 +213,39 @@ def test_the_hedger_in_its_own_process_moves_the_desk_inventory_and_is_restarted
     [exited] = [e for e in logs if e["event"] == "hedge.process_exited"]
     assert exited["exit_code"] == 0
     assert exited["was_ready"] is True
+
+
+def test_fills_booked_within_the_netting_window_are_hedged_in_one_batch(
+    start_desk: StartDesk,
+) -> None:
+    # A long window, so that the second and third fills surely land inside it.
+    desk = start_desk(extra="[hedging]\nprocess = false\nnet_window_ms = 1500\n")
+    assert desk.server.core is not None
+    core = desk.server.core
+    orders_before = _sim_orders(desk.simulator)
+    with desk.logged_on() as c:
+        for qty in ("0.1", "0.2", "0.3"):
+            _, fill = order(c, quote(c, BTC, qty, side="1"), "1")
+            assert fill[150] == "F", fill
+            if qty == "0.1":  # its batch opens its instrument's window
+                _wait_until(_hedged(core.hedge_store))
+    _wait_until(_hedged(core.hedge_store))
+    with core.engine.connect() as conn:
+        batches = conn.execute(select(hedge_batches).order_by(hedge_batches.c.id)).all()
+        booked = conn.execute(
+            select(fills.c.booked_at).where(fills.c.source == "CLIENT").order_by(fills.c.id)
+        ).scalars().all()
+    # The first fill is hedged at once; the next two, booked while its window ran, in one
+    # batch opened when the window ended.
+    assert [(b.status, b.side, b.qty) for b in batches] == [
+        ("DONE", "BUY", Decimal("0.1")),
+        ("DONE", "BUY", Decimal("0.5")),
+    ]
+    assert batches[0].created_at - booked[0] < timedelta(milliseconds=1000)
+    assert batches[1].created_at - batches[0].created_at >= timedelta(milliseconds=1400)
+    new = _new_desk_orders(orders_before, _sim_orders(desk.simulator))
+    _assert_no_duplicates(new)
+    assert sum(Decimal(o["executedQty"]) for o in new) == Decimal("0.6")
 
 
 @pytest.mark.parametrize(

@@ -483,3 +483,28 @@ def test_load_when_taker_fee_absurd_then_error_names_it(tmp_path: Path) -> None:
     path = broken(tmp_path, 'weight = "2"', 'weight = "2"\ntaker_fee_bps = "1500"')
 
     assert_names(config_error(path), path, "venues[1].taker_fee_bps")
+
+
+def test_load_when_net_window_set_then_used_and_default_is_fifty_ms(tmp_path: Path) -> None:
+    assert load_config(write(tmp_path, VALID), env={}).hedging.net_window_ms == 50
+    path = write(tmp_path, VALID + "\n[hedging]\nnet_window_ms = 0\n")
+
+    assert load_config(path, env={}).hedging.net_window_ms == 0
+
+
+@pytest.mark.parametrize(
+    ("lines", "problem"),
+    [
+        ("net_window_ms = -1", "must be >= 0"),
+        ("net_window_ms = 2000\nmax_unhedged_ms = 2000", "must be below max_unhedged_ms (2000)"),
+    ],
+)
+def test_load_when_net_window_negative_or_past_the_alert_then_error_names_it(
+    tmp_path: Path, lines: str, problem: str
+) -> None:
+    path = write(tmp_path, VALID + f"\n[hedging]\n{lines}\n")
+
+    error = config_error(path)
+
+    assert_names(error, path, "hedging.net_window_ms")
+    assert problem in error.problem
