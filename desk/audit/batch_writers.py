@@ -34,6 +34,7 @@ from sqlalchemy import Engine
 from desk.audit.record import AuditRecord, DeferredRecord
 from desk.audit.store import append
 from desk.ledger.database import is_sqlite_in_memory
+from desk.ledger.sqlite_checkpoint import checkpoint_wal
 from desk.log_setup import logging_settings
 
 log = structlog.get_logger("desk.audit")
@@ -72,7 +73,8 @@ class BatchWriter(Protocol):
 
 
 class EngineBatches:
-    """Batches inserted through ``engine``, on the calling thread."""
+    """Batches inserted through ``engine``, on the calling thread; on SQLite the log is
+    checkpointed after each batch (``desk.ledger.sqlite_checkpoint``)."""
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
@@ -88,6 +90,7 @@ class EngineBatches:
             except Exception as exc:
                 raise AuditWriteFailed(f"{type(exc).__name__}: {exc}", written) from exc
             written += len(part)
+        checkpoint_wal(self._engine)
 
     def close(self) -> None:
         """The engine belongs to the caller."""

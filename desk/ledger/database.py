@@ -15,6 +15,7 @@ from sqlalchemy.pool import QueuePool, StaticPool
 from desk.audit.chain import sha256_hex, utc_text
 from desk.ledger.column_types import sqlite_decimal_add
 from desk.ledger.pg_liveness import replace_dead_connections
+from desk.ledger.sqlite_checkpoint import WAL_AUTOCHECKPOINT_PAGES
 from desk.ledger.sqlite_write_gate import gated_connection_factory, write_gate
 
 __all__ = [
@@ -33,12 +34,15 @@ __all__ = [
 #  * synchronous=FULL: a committed trade survives power loss (NORMAL may lose the last commits
 #    in WAL mode, and a booked trade must be there when the counterparty resends);
 #  * foreign_keys: SQLite ignores FOREIGN KEY clauses unless told otherwise, per connection;
-#  * busy_timeout: writers from several QuickFIX threads queue for the lock instead of failing.
+#  * busy_timeout: writers from several QuickFIX threads queue for the lock instead of failing;
+#  * wal_autocheckpoint: far out, a backstop; the audit writer checkpoints the log after each
+#    batch instead of a booking's commit doing it (desk.ledger.sqlite_checkpoint).
 SQLITE_PRAGMAS = (
     "PRAGMA journal_mode=WAL",
     "PRAGMA synchronous=FULL",
     "PRAGMA foreign_keys=ON",
     "PRAGMA busy_timeout=5000",
+    f"PRAGMA wal_autocheckpoint={WAL_AUTOCHECKPOINT_PAGES}",
 )
 # A deferred-durability connection (``LedgerEngines.deferred``): in WAL mode NORMAL commits
 # without syncing the log; the next FULL commit's sync of the same file covers them.
