@@ -5,8 +5,8 @@ database file (it syncs the log, copies, then syncs the file). By default SQLite
 inside whichever commit takes the log past 1 000 pages: with about 40 pages per booked
 trade, one client booking in twenty-five or so paid for it, and it paid while holding the
 file's write gate (``desk.ledger.sqlite_write_gate``), so every writer queued behind it paid
-too. In closed-loop fills that was the tail of both: commits over 1 ms in 6 % of bookings
-(p99 2.4 ms against a bare commit's 0.4 ms), waits for the gate over 1 ms in 3 %.
+too. In closed-loop fills that was the tail of both: commits over 1 ms in 5 % of bookings
+(p99 2.3 ms against a bare commit's 0.4 ms), waits for the gate over 1 ms in 3 %.
 
 So every connection's automatic checkpoint is set far out (``WAL_AUTOCHECKPOINT_PAGES``: a
 backstop that keeps the log bounded if nothing else checkpoints), and the audit writer, which
