@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import socket
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
@@ -204,6 +204,7 @@ class DeskCore:
             self.hedger.start()  # on a thread of ours, after the feed it reads
         if self.exposure is not None:
             self.exposure.start()
+        self.orders.start()
         if isinstance(self.feed, FeedProcess) and not self.feed.wait_ready(FEED_READY_WAIT_S):
             # It keeps trying; until books arrive every RFQ is refused for want of a market.
             log.warning("desk.feed_not_ready", waited_s=FEED_READY_WAIT_S)
@@ -214,6 +215,7 @@ class DeskCore:
             log.warning("desk.hedger_not_ready", waited_s=HEDGER_READY_WAIT_S)
 
     def stop(self) -> None:
+        self.orders.stop()  # every queued order booked and answered
         if self.exposure is not None:
             self.exposure.stop()
         if self.hedger is not None:
@@ -235,10 +237,10 @@ class DeskCore:
     def rfq_answered(self, request: RfqRequest, outcome: RfqOutcome) -> None:
         self.rfqs.answered(request, outcome)
 
-    def place_order(self, order: OrderRequest) -> OrderOutcome:
+    def place_order(self, order: OrderRequest, reply: Callable[[OrderOutcome], None]) -> None:
         if order.counterparty not in self.config.counterparties:
             raise KeyError(f"unknown counterparty {order.counterparty}")
-        return self.orders.handle(order)
+        self.orders.submit(order, reply)
 
     def order_status(self, request: StatusRequest) -> StatusReport:
         return self.orders.status(request)

@@ -16,6 +16,7 @@ import structlog
 from desk.clock import Clock
 from desk.domain.messages import (
     OrderFilled,
+    OrderOutcome,
     OrderRejected,
     QuoteIssued,
     RfqRejected,
@@ -170,11 +171,13 @@ class DeskApplication(fix.Application):  # type: ignore[misc] # SWIG base class 
     def _on_new_order(
         self, fields: WireFields, session_id: fix.SessionID, cp: str, now: datetime
     ) -> None:
-        outcome = self._desk.place_order(codec.decode_new_order(fields, cp, now))
-        if isinstance(outcome, OrderFilled):
-            _send(codec.encode_fill(outcome), session_id)
-        else:
-            _send(codec.encode_order_reject(outcome), session_id)
+        def reply(outcome: OrderOutcome) -> None:
+            if isinstance(outcome, OrderFilled):
+                _send(codec.encode_fill(outcome), session_id)
+            else:
+                _send(codec.encode_order_reject(outcome), session_id)
+
+        self._desk.place_order(codec.decode_new_order(fields, cp, now), reply)
 
     def _on_status_request(
         self, fields: WireFields, session_id: fix.SessionID, cp: str, now: datetime

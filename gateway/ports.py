@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Protocol
 
 from desk.domain.messages import (
@@ -22,6 +23,8 @@ class DeskPort(Protocol):
     def rfq_answered(self, request: RfqRequest, outcome: RfqOutcome) -> None:
         """``outcome`` went out as the answer to ``request`` (the desk logs it)."""
 
-    def place_order(self, order: OrderRequest) -> OrderOutcome: ...
+    def place_order(self, order: OrderRequest, reply: Callable[[OrderOutcome], None]) -> None:
+        """Fill or reject ``order``; ``reply`` gets the outcome once, maybe on another thread
+        (a fill after its booking's commit)."""
 
     def order_status(self, request: StatusRequest) -> StatusReport: ...

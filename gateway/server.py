@@ -93,6 +93,10 @@ class DeskServer:
 
     def stop(self) -> None:
         if self.gateway is not None:
+            if self.core is not None:
+                # Queued orders are booked and answered while their sessions are still up;
+                # an order arriving meanwhile is booked on its session's thread.
+                self.core.orders.stop()
             self.gateway.stop()
             self.gateway = None
         if self.core is not None:

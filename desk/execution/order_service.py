@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from datetime import timedelta
 from decimal import Decimal
@@ -22,6 +23,7 @@ from desk.domain.messages import (
 from desk.domain.money import fmt, within_ledger_range
 from desk.domain.rejects import OrderRejectCode, reject_text
 from desk.domain.side import Side
+from desk.execution.booking_queue import BookingQueue
 from desk.ledger.records import (
     DuplicateClOrdID,
     FillBooking,
@@ -39,6 +41,12 @@ log = structlog.get_logger("desk.orders")
 
 FOK = "4"
 PREVIOUSLY_QUOTED = "D"
+
+Reply = Callable[[OrderOutcome], None]
+
+IN_FLIGHT_WAIT_S = 30.0
+"""How long an order or status request waits for an earlier order with its ClOrdID to be
+answered (its booking's commit) before it goes ahead anyway."""
 
 
 class _Reject(Exception):
@@ -81,7 +89,14 @@ def fill_from_record(record: OrderRecord, *, resent: bool) -> OrderFilled:
 
 
 class OrderService:
-    """Executes orders against the quote book; the trade is committed before it is reported."""
+    """Executes orders against the quote book; the trade is committed before it is reported.
+
+    ``submit`` answers through ``reply``: at once for a reject or a repeat, after the commit
+    for a fill, which the booking queue makes on its own thread together with the fills
+    queued beside it. An order or status request whose ClOrdID is still being booked waits
+    for that booking's answer first, so a resend or a reuse of the ClOrdID sees the ledger
+    as the first order left it.
+    """
 
     def __init__(
         self,
@@ -93,6 +108,7 @@ class OrderService:
         credit: CreditLines,
         inventory: Inventory,
         on_booked: Callable[[str], None] | None = None,
+        bookings: BookingQueue | None = None,
     ) -> None:
         self._config = config
         self._ledger = ledger
@@ -102,9 +118,26 @@ class OrderService:
         self._credit = credit
         self._inventory = inventory
         self._on_booked = on_booked
+        self._bookings = bookings if bookings is not None else BookingQueue(ledger)
+        self._in_flight: dict[tuple[str, str], threading.Event] = {}
+        self._in_flight_lock = threading.Lock()
 
     def handle(self, order: OrderRequest) -> OrderOutcome:
-        """Fill or reject ``order``; logs order.received and trade.booked / order.rejected."""
+        """``submit``, waiting for the answer."""
+        answered = threading.Event()
+        outcomes: list[OrderOutcome] = []
+
+        def reply(outcome: OrderOutcome) -> None:
+            outcomes.append(outcome)
+            answered.set()
+
+        self.submit(order, reply)
+        answered.wait()
+        return outcomes[0]
+
+    def submit(self, order: OrderRequest, reply: Reply) -> None:
+        """Fill or reject ``order``; ``reply`` is called once with the outcome, maybe on the
+        booking thread. Logs order.received and trade.booked / order.rejected."""
         bound = log.bind(
             counterparty=order.counterparty, cl_ord_id=order.cl_ord_id, quote_id=order.quote_id
         )
@@ -116,6 +149,7 @@ class OrderService:
             price=None if order.price is None else fmt(order.price),
             poss_resend=order.poss_resend,
         )
+        self._wait_in_flight(order.counterparty, order.cl_ord_id, bound)
         if order.poss_resend:
             # A resend of a filled order gets the original fill back, so look it up first. Any
             # other reuse of a ClOrdID is refused by the ledger's unique key when the order is
@@ -123,12 +157,29 @@ class OrderService:
             # here): the lookup would be one more query on every order's path.
             existing = self._ledger.find_repeat(order.counterparty, order.cl_ord_id, order)
             if existing is not None:
-                return self._repeat(order, existing, bound)
+                reply(self._repeat(order, existing, bound))
+                return
         try:
             quote, price = self._validate(order)
-            return self._execute(order, quote, price, bound)
+            self._execute(order, quote, price, bound, reply)
         except _Reject as rej:
-            return self._reject(order, rej, bound)
+            reply(self._reject(order, rej, bound))
+
+    def stop(self) -> None:
+        """Book and answer every queued order; later orders are booked on their own thread."""
+        self._bookings.stop()
+
+    def start(self) -> None:
+        """Book on the queue's thread from now on (group commit)."""
+        self._bookings.start()
+
+    def _wait_in_flight(
+        self, counterparty: str, cl_ord_id: str, bound: structlog.typing.FilteringBoundLogger
+    ) -> None:
+        with self._in_flight_lock:
+            pending = self._in_flight.get((counterparty, cl_ord_id))
+        if pending is not None and not pending.wait(IN_FLIGHT_WAIT_S):
+            bound.warning("order.in_flight_wait_timed_out", waited_s=IN_FLIGHT_WAIT_S)
 
     def _repeat(
         self,
@@ -213,7 +264,8 @@ class OrderService:
         quote: QuoteIssued,
         price: Decimal,
         bound: structlog.typing.FilteringBoundLogger,
-    ) -> OrderOutcome:
+        reply: Reply,
+    ) -> None:
         try:
             self._quote_book.claim(quote.quote_id, order.counterparty, order.received_at)
         except QuoteLookupError as exc:
@@ -237,13 +289,55 @@ class OrderService:
             executed_at=executed_at,
             client_transact_time=order.transact_time,
         )
-        try:
-            record = self._ledger.book_fill(booking)
-        except DuplicateClOrdID as dup:
-            # Another thread booked this ClOrdID first: give the quote back, report as a repeat.
-            self._quote_book.release(quote.quote_id)
-            return self._repeat(order, dup.existing, bound)
+        # Reserved now, so the counterparty's next order (validated while this one is being
+        # booked) counts it; given back if the ledger refuses the booking.
         self._credit.add(order.counterparty, booking.notional, executed_at)
+        key = (order.counterparty, order.cl_ord_id)
+        answered = threading.Event()
+        with self._in_flight_lock:
+            self._in_flight[key] = answered
+
+        def done(result: OrderRecord | Exception) -> None:
+            try:
+                try:
+                    outcome = self._booked(order, booking, result, bound)
+                except Exception:
+                    # Never leave the counterparty waiting; the status request tells the truth.
+                    bound.exception("order.answer_failed", order_id=booking.order_id)
+                    outcome = self._booking_failed(order, booking)
+                reply(outcome)
+            finally:
+                with self._in_flight_lock:
+                    if self._in_flight.get(key) is answered:
+                        del self._in_flight[key]
+                answered.set()
+
+        self._bookings.submit(booking, done)
+
+    def _booked(
+        self,
+        order: OrderRequest,
+        booking: FillBooking,
+        result: OrderRecord | Exception,
+        bound: structlog.typing.FilteringBoundLogger,
+    ) -> OrderOutcome:
+        """The answer to ``order`` once the ledger has booked ``booking`` (or refused it)."""
+        if isinstance(result, DuplicateClOrdID):
+            # Another order took this ClOrdID first: give the quote and the credit back,
+            # answer as a repeat.
+            self._quote_book.release(booking.quote_id)
+            self._credit.release(order.counterparty, booking.notional, booking.executed_at)
+            return self._repeat(order, result.existing, bound)
+        if isinstance(result, Exception):
+            # The trade may or may not be in the ledger (a commit can fail after it landed):
+            # the quote stays claimed and the credit used; the counterparty asks for status.
+            bound.error(
+                "order.booking_failed",
+                order_id=booking.order_id,
+                error=f"{type(result).__name__}: {result}",
+            )
+            return self._booking_failed(order, booking)
+        record = result
         base = self._config.instruments[booking.symbol].base
         position = self._inventory.apply(base, desk_delta(booking.side, booking.qty))
         bound.info(
@@ -259,8 +353,29 @@ class OrderService:
             desk_position=fmt(position),
         )
         if self._on_booked is not None:
-            self._on_booked(booking.symbol)
+            try:
+                self._on_booked(booking.symbol)
+            except Exception:
+                # The trade is booked and its intent is in the outbox, which the hedger scans
+                # on its own: the fill goes out.
+                bound.exception("order.hedger_wake_failed", trade_id=record.trade_id)
         return fill_from_record(record, resent=False)
+
+    def _booking_failed(self, order: OrderRequest, booking: FillBooking) -> OrderRejected:
+        code = OrderRejectCode.INTERNAL_ERROR
+        return OrderRejected(
+            order_id=booking.order_id,
+            exec_id=self._ids.exec_id(),
+            cl_ord_id=order.cl_ord_id,
+            symbol=order.symbol,
+            side=order.side,
+            qty=order.qty,
+            price=order.price,
+            account=order.account,
+            code=code,
+            text=reject_text(code, "the order could not be booked; query its status"),
+            transact_time=self._clock.now(),
+        )
 
     def _reject(
         self,
@@ -310,6 +425,11 @@ class OrderService:
 
     def status(self, request: StatusRequest) -> StatusReport:
         """ExecutionReport (ExecType=I) for one of the counterparty's own orders."""
+        self._wait_in_flight(
+            request.counterparty,
+            request.cl_ord_id,
+            log.bind(counterparty=request.counterparty, cl_ord_id=request.cl_ord_id),
+        )
         record = self._ledger.find_order(request.counterparty, request.cl_ord_id)
         now = self._clock.now()
         if record is None:

@@ -6,14 +6,16 @@ of ``desk.ledger.records``. Thread-safe: each call checks a connection out of th
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, NoReturn
 
 import structlog
 from sqlalchemy import (
+    Connection,
     Engine,
     String,
     bindparam,
@@ -303,6 +305,68 @@ def _canon(value: Decimal | int | None) -> Decimal | None:
     return None if value is None else canonical_decimal(Decimal(value))
 
 
+@dataclass(frozen=True, slots=True)
+class _PreparedFill:
+    """One booking's rows, computed before any connection is taken."""
+
+    order: dict[str, Any]
+    fill: dict[str, Any]
+    hedge_side: Side
+    event: FillEvent
+    canonical: dict[str, Any]
+    audit: dict[str, Any]
+
+    @classmethod
+    def of(cls, booking: FillBooking) -> _PreparedFill:
+        side = Side(booking.side)
+        order = {c: getattr(booking, c) for c in _SHARED_COLUMNS} | {
+            "side": side.value,
+            "status": OrderStatus.FILLED.value,
+            "created_at": booking.executed_at,
+            "client_transact_time": booking.client_transact_time,
+        }
+        fill = {
+            c: getattr(booking, c) for c in ("notional", "currency", "executed_at", "settl_date")
+        }
+        event = client_fill_event(order, fill)
+        return cls(
+            order=order,
+            fill=fill,
+            hedge_side=hedge_side(side),
+            event=event,
+            canonical=fill_row(event, fill["executed_at"]),
+            audit=client_fill_audit_row(booking),
+        )
+
+    def record(self, trade_id: int) -> OrderRecord:
+        return _order_record({**self.order, **self.fill, "trade_id": trade_id})
+
+    def pg_params(self) -> dict[str, Any]:
+        """The parameters of PostgreSQL's one-statement booking."""
+        lines = postings_of(self.event)
+        owed = obligations_of(self.event, lines)
+        canonical = self.canonical
+        return {
+            **self.order,
+            **self.fill,
+            "hedge_side": self.hedge_side.value,
+            "fill_key": canonical["fill_key"],
+            "fill_source": canonical["source"],
+            "fill_counterparty": canonical["counterparty"],
+            "base": canonical["base"],
+            "quote": canonical["quote"],
+            "desk_side": canonical["side"],
+            "fee": canonical["fee"],
+            "fee_currency": canonical["fee_currency"],
+            "posting_account": [p.account for p in lines],
+            "posting_asset": [p.asset for p in lines],
+            "posting_amount": [p.amount for p in lines],
+            "obligation_asset": [o.asset for o in owed],
+            "obligation_amount": [o.amount for o in owed],
+            **{f"audit_{c}": v for c, v in self.audit.items()},
+        }
+
+
 class Ledger:
     """The desk's book of orders, trades and hedge intents, on SQLite or PostgreSQL."""
 
@@ -334,76 +398,84 @@ class Ledger:
         other terms. Other constraint failures (non-positive qty or price, reused exec_id) roll
         everything back and propagate as ``sqlalchemy.exc.IntegrityError``.
         """
-        side = Side(booking.side)
-        order = {c: getattr(booking, c) for c in _SHARED_COLUMNS} | {
-            "side": side.value,
-            "status": OrderStatus.FILLED.value,
-            "created_at": booking.executed_at,
-            "client_transact_time": booking.client_transact_time,
-        }
-        fill = {
-            c: getattr(booking, c) for c in ("notional", "currency", "executed_at", "settl_date")
-        }
+        prepared = _PreparedFill.of(booking)
         try:
             with _plain_errors():
-                trade_id = self._insert_fill(booking, order, fill, hedge_side(side))
+                if self._postgres:
+                    # One statement in autocommit mode: one round trip, its own commit.
+                    with self._autocommit.connect() as conn:
+                        trade_id = self._write_fill(conn, prepared)
+                else:
+                    with self._engine.begin() as conn:
+                        trade_id = self._write_fill(conn, prepared)
         except IntegrityError as exc:
             self._raise_duplicate(booking, exc)
-        return _order_record({**order, **fill, "trade_id": trade_id})
+        return prepared.record(trade_id)
 
-    def _insert_fill(
-        self, booking: FillBooking, order: dict[str, Any], fill: dict[str, Any], side: Side
-    ) -> int:
-        event = client_fill_event(order, fill)
-        canonical = fill_row(event, fill["executed_at"])
-        audit = client_fill_audit_row(booking)
+    def book_fills(self, bookings: Sequence[FillBooking]) -> list[OrderRecord | Exception]:
+        """Book several filled orders in one transaction (one durable commit for all), each
+        with every row ``book_fill`` writes; the result for each booking, in order.
+
+        If the shared transaction fails (a ClOrdID already used, any constraint, a lost
+        connection), nothing of it is kept and each booking is tried again on its own, so one
+        bad booking costs only itself: its place in the result holds what ``book_fill``
+        raised for it. A booking is never written twice: the shared transaction either
+        committed all of them or none.
+        """
+        if len(bookings) == 1:
+            return self._book_alone(bookings[0])
+        prepared = [_PreparedFill.of(b) for b in bookings]
+        try:
+            with _plain_errors(), self._engine.begin() as conn:
+                trade_ids = [self._write_fill(conn, p) for p in prepared]
+        except Exception as exc:  # every booking gets its own answer below
+            log.info(
+                "ledger.booking.group_retried",
+                bookings=len(bookings),
+                error=type(exc).__name__,
+            )
+            return [r for b in bookings for r in self._book_alone(b)]
+        return [p.record(t) for p, t in zip(prepared, trade_ids, strict=True)]
+
+    def _book_alone(self, booking: FillBooking) -> list[OrderRecord | Exception]:
+        try:
+            return [self.book_fill(booking)]
+        except DuplicateClOrdID as dup:
+            if dup.existing.exec_id == booking.exec_id:
+                # This very booking: the shared transaction committed although its commit
+                # reported a failure (a connection lost at COMMIT). Exec ids are never reused.
+                return [dup.existing]
+            return [dup]
+        except Exception as exc:  # handed to the caller with its booking
+            return [exc]
+
+    def _write_fill(self, conn: Connection, prepared: _PreparedFill) -> int:
+        """Write one booking's rows on ``conn`` (in the caller's transaction); its trade id."""
         if self._postgres:
-            lines = postings_of(event)
-            owed = obligations_of(event, lines)
-            params = {
-                **order,
-                **fill,
-                "hedge_side": side.value,
-                "fill_key": canonical["fill_key"],
-                "fill_source": canonical["source"],
-                "fill_counterparty": canonical["counterparty"],
-                "base": canonical["base"],
-                "quote": canonical["quote"],
-                "desk_side": canonical["side"],
-                "fee": canonical["fee"],
-                "fee_currency": canonical["fee_currency"],
-                "posting_account": [p.account for p in lines],
-                "posting_asset": [p.asset for p in lines],
-                "posting_amount": [p.amount for p in lines],
-                "obligation_asset": [o.asset for o in owed],
-                "obligation_amount": [o.amount for o in owed],
-                **{f"audit_{c}": v for c, v in audit.items()},
-            }
-            with self._autocommit.connect() as conn:
-                return int(execute_raw(conn, _PG_BOOK_FILL, params))
+            return int(execute_raw(conn, _PG_BOOK_FILL, prepared.pg_params()))
         # SQLite is in-process, so several statements cost no round trips; pysqlite opens the
         # transaction at the first INSERT, which waits (busy_timeout) for the write lock.
-        shared = {c: order[c] for c in _SHARED_COLUMNS}
         # Each insert goes straight to the driver (raw_statements): SQLAlchemy's per-statement
         # overhead, eight times, was a large part of a booking's CPU on the FIX thread.
-        with self._engine.begin() as conn:
-            execute_raw(conn, _INSERT_ORDER, order)
-            trade_id = int(execute_raw(conn, _INSERT_TRADE, {**shared, **fill}))
-            execute_raw(
-                conn,
-                _INSERT_INTENT,
-                {
-                    "trade_id": trade_id,
-                    "symbol": order["symbol"],
-                    "side": side.value,
-                    "qty": order["qty"],
-                    "created_at": fill["executed_at"],
-                    "updated_at": fill["executed_at"],
-                },
-            )
-            fill_id = execute_raw(conn, _INSERT_FILL, {**canonical, "trade_id": trade_id})
-            write_journal_entry(conn, event, int(fill_id), fill["executed_at"], trade_id)
-            execute_raw(conn, _INSERT_AUDIT, audit)
+        order, fill = prepared.order, prepared.fill
+        shared = {c: order[c] for c in _SHARED_COLUMNS}
+        execute_raw(conn, _INSERT_ORDER, order)
+        trade_id = int(execute_raw(conn, _INSERT_TRADE, {**shared, **fill}))
+        execute_raw(
+            conn,
+            _INSERT_INTENT,
+            {
+                "trade_id": trade_id,
+                "symbol": order["symbol"],
+                "side": prepared.hedge_side.value,
+                "qty": order["qty"],
+                "created_at": fill["executed_at"],
+                "updated_at": fill["executed_at"],
+            },
+        )
+        fill_id = execute_raw(conn, _INSERT_FILL, {**prepared.canonical, "trade_id": trade_id})
+        write_journal_entry(conn, prepared.event, int(fill_id), fill["executed_at"], trade_id)
+        execute_raw(conn, _INSERT_AUDIT, prepared.audit)
         return trade_id
 
     def record_rejection(self, rejection: OrderRejection) -> OrderRecord:

@@ -41,3 +41,12 @@ class CreditLines:
         with self._lock:
             self._roll(at)
             self._usage[counterparty] = self._usage.get(counterparty, Decimal(0)) + notional
+
+    def release(self, counterparty: str, notional: Decimal, at: datetime) -> None:
+        """Give back what ``add`` reserved at ``at`` for a trade that was never booked; a
+        reservation of a day that has since ended is gone with that day's usage."""
+        with self._lock:
+            self._roll(at)
+            if at.astimezone(UTC).date() != self._day:
+                return
+            self._usage[counterparty] = self._usage.get(counterparty, Decimal(0)) - notional

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.helpers import order, quote
+from tests.fixclient import utc_timestamp
 from tests.fixtures.desk import StartDesk
 
 OTC_DESK = str(Path(sys.executable).with_name("otc-desk"))
@@ -116,3 +117,44 @@ def test_indicative_quote_is_marked_and_larger_size_costs_more(start_desk: Start
         big = quote(client, "BTC/USDT", "20")
         assert Decimal(big[133]) > Decimal(small[133])
         assert Decimal(big[132]) < Decimal(small[132])
+
+
+@pytest.mark.parametrize("db", ["sqlite", "postgresql"])
+def test_orders_sent_back_to_back_on_one_session_are_each_booked_once_and_reported(
+    start_desk: StartDesk, db: str, request: pytest.FixtureRequest
+) -> None:
+    # Orders that queue behind one another are booked together (one transaction for the
+    # group); a reused ClOrdID among them must still cost only itself.
+    url = request.getfixturevalue("pg_url") if db == "postgresql" else None
+    desk = start_desk(database_url=url)
+    assert desk.server.core is not None
+    ledger = desk.server.core.ledger
+    with desk.logged_on("CLIENT1") as client:
+        quotes = [quote(client, "BTC/USDT", "0.01") for _ in range(12)]
+        sent: list[str] = []
+        for n, q in enumerate(quotes):
+            cl = f"burst-{db}-{n if n != 11 else 4}"  # the last reuses the fifth's ClOrdID
+            sent.append(cl)
+            client.send(
+                "D",
+                [(11, cl), (117, q[117]), (55, "BTC/USDT"), (54, "1"), (60, utc_timestamp()),
+                 (38, "0.01"), (40, "D"), (44, q[133])],
+            )  # fmt: skip
+        reports = [client.expect("8") for _ in sent]
+
+        fills = [r for r in reports if r[150] == "F"]
+        [refused] = [r for r in reports if r[150] == "8"]
+        assert len(fills) == 11
+        assert sorted(r[11] for r in fills) == sorted(set(sent))
+        assert refused[11] == sent[4]
+        assert refused[58].startswith("DUPLICATE_CLORDID: ")
+        assert len({r[17] for r in fills}) == 11
+        for report in fills:
+            record = ledger.find_order("CLIENT1", report[11])
+            assert record is not None
+            assert (record.exec_id, record.order_id) == (report[17], report[37])
+        # The quote of the refused order was given back: it can still be executed.
+        _, late = order(client, quotes[11], qty="0.01", cl_ord_id=f"burst-{db}-late")
+        assert late[150] == "F"
+    assert len(ledger.trade_log()) == 12
+    desk.server.stop()
