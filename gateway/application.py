@@ -2,7 +2,9 @@
 
 In the Python binding any exception other than QuickFIX's own reject types that escapes a
 callback ends the whole process, so every callback is wrapped: a bug in desk code becomes a
-business reject plus an ``error`` log event, never a dead gateway.
+business reject plus an ``error`` log event, never a dead gateway. A fill may be answered
+later, from the desk's booking thread, through the ``reply`` an order is placed with; the
+desk answers a failure to send it there (``OrderService``).
 """
 
 from __future__ import annotations
@@ -171,11 +173,15 @@ class DeskApplication(fix.Application):  # type: ignore[misc] # SWIG base class 
     def _on_new_order(
         self, fields: WireFields, session_id: fix.SessionID, cp: str, now: datetime
     ) -> None:
+        # A fill can be answered from the booking thread after this callback returns: it
+        # gets its own SessionID, not the engine's one that ``session_id`` wraps.
+        session = _copy(session_id)
+
         def reply(outcome: OrderOutcome) -> None:
             if isinstance(outcome, OrderFilled):
-                _send(codec.encode_fill(outcome), session_id)
+                _send(codec.encode_fill(outcome), session)
             else:
-                _send(codec.encode_order_reject(outcome), session_id)
+                _send(codec.encode_order_reject(outcome), session)
 
         self._desk.place_order(codec.decode_new_order(fields, cp, now), reply)
 
@@ -203,6 +209,15 @@ class DeskApplication(fix.Application):  # type: ignore[misc] # SWIG base class 
                 _send(codec.encode_order_reject(_internal_order_reject(message, now)), session_id)
         except Exception:
             log.exception("gateway.error_reply_failed", session=session_id.toString())
+
+
+def _copy(session_id: fix.SessionID) -> fix.SessionID:
+    return fix.SessionID(
+        session_id.getBeginString().getValue(),
+        session_id.getSenderCompID().getValue(),
+        session_id.getTargetCompID().getValue(),
+        session_id.getSessionQualifier(),
+    )
 
 
 def _cp(session_id: fix.SessionID) -> str:

@@ -55,53 +55,63 @@ class _Queued:
 
 
 class BookingQueue:
-    """Books queued fills on its own thread, several per transaction; ``done`` gets each
-    booking's record (or what booking it raised) after the commit, on that thread."""
+    """Books fills several per transaction on its own thread, or one on its caller's thread
+    when nothing else is waiting; ``done`` gets what became of each booking (see
+    ``Ledger.book_fills``) after its commit, on whichever thread booked it."""
 
     def __init__(
-        self, ledger: Ledger, *, max_group: int = MAX_GROUP, burst_gap_ns: int = BURST_GAP_NS
+        self,
+        ledger: Ledger,
+        *,
+        max_group: int = MAX_GROUP,
+        burst_gap_ns: int = BURST_GAP_NS,
+        lone_on_caller: bool = True,
     ) -> None:
+        """``lone_on_caller=False`` queues every booking while the queue runs."""
         if max_group < 1:
             raise ValueError(f"max_group must be at least 1, not {max_group}")
         self._ledger = ledger
         self._max_group = max_group
         self._burst_gap_ns = burst_gap_ns
+        self._lone_on_caller = lone_on_caller
         self._queued: deque[_Queued] = deque()
         self._cond = threading.Condition()
         self._running = False
         self._thread: threading.Thread | None = None
         self._booking = 0  # groups being booked now, on the thread or on callers' threads
-        self._last_answered_ns = 0  # time.monotonic_ns() when the last booking was answered
+        self._last_answered_ns: int | None = None  # time.monotonic_ns() of the last answer
 
     def start(self) -> None:
-        import os
-
-        if os.environ.get("PROBE_INLINE"):
-            return
         with self._cond:
             if self._running:
                 return
             self._running = True
-        self._thread = threading.Thread(target=self._run, name="bookings", daemon=True)
-        self._thread.start()
+            if self._thread is not None and self._thread.is_alive():
+                return  # a stop that timed out: the old thread goes on
+            self._thread = threading.Thread(target=self._run, name="bookings", daemon=True)
+            self._thread.start()
 
     def stop(self) -> None:
         """Book and answer everything queued, then stop; later bookings run on the caller."""
         with self._cond:
             self._running = False
             self._cond.notify()
-        if self._thread is not None:
-            self._thread.join(_STOP_WAIT_S)
-            if self._thread.is_alive():
-                log.error("bookings.stop_timed_out", waited_s=_STOP_WAIT_S)
-            self._thread = None
+            thread = self._thread
+        if thread is None:
+            return
+        thread.join(_STOP_WAIT_S)
+        if thread.is_alive():
+            with self._cond:
+                left = len(self._queued)
+            log.error("bookings.stop_timed_out", waited_s=_STOP_WAIT_S, still_queued=left)
 
     def submit(self, booking: FillBooking, done: BookingDone) -> None:
-        """Book ``booking`` now or queue it; ``done`` is called exactly once, after its commit
-        (or failure), on this thread or the queue's."""
+        """Book ``booking`` now or queue it; ``done`` is called once, after its commit (or
+        failure), on this thread or the queue's."""
         with self._cond:
-            idle = not self._queued and self._booking == 0
-            burst = time.monotonic_ns() - self._last_answered_ns < self._burst_gap_ns
+            idle = self._lone_on_caller and not self._queued and self._booking == 0
+            last = self._last_answered_ns
+            burst = last is not None and time.monotonic_ns() - last < self._burst_gap_ns
             if self._running and (burst or not idle):
                 self._queued.append(_Queued(booking, done))
                 self._cond.notify()
@@ -113,6 +123,8 @@ class BookingQueue:
         try:
             try:
                 results = self._ledger.book_fills([q.booking for q in group])
+                if len(results) != len(group):
+                    raise RuntimeError(f"{len(results)} results for {len(group)} bookings")
             except Exception as exc:  # book_fills answers per booking: belt and braces
                 log.exception("bookings.group_failed", bookings=len(group))
                 results = [exc] * len(group)
@@ -132,7 +144,7 @@ class BookingQueue:
                 take = min(self._max_group, len(self._queued))
                 group = [self._queued.popleft() for _ in range(take)]
                 self._booking += 1
-            self._book(group)
+            self._book(group)  # answers every booking of the group, whatever fails
 
 
 def _finish(group: list[_Queued], results: list[OrderRecord | Exception]) -> None:

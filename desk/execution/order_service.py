@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 
 import structlog
@@ -27,6 +27,7 @@ from desk.execution.booking_queue import BookingQueue
 from desk.ledger.records import (
     DuplicateClOrdID,
     FillBooking,
+    NotBooked,
     OrderRecord,
     OrderRejection,
     OrderStatus,
@@ -91,11 +92,12 @@ def fill_from_record(record: OrderRecord, *, resent: bool) -> OrderFilled:
 class OrderService:
     """Executes orders against the quote book; the trade is committed before it is reported.
 
-    ``submit`` answers through ``reply``: at once for a reject or a repeat, after the commit
-    for a fill, which the booking queue makes on its own thread together with the fills
-    queued beside it. An order or status request whose ClOrdID is still being booked waits
-    for that booking's answer first, so a resend or a reuse of the ClOrdID sees the ledger
-    as the first order left it.
+    ``submit`` answers through ``reply``: at once for a reject, after the booking for an
+    order that passed the checks (a fill, or the answer to whatever the ledger refused),
+    on the caller's thread or the booking queue's (``booking_queue``: several fills, one
+    commit). An order or status request whose ClOrdID is still being booked waits for that
+    booking's answer first, so a resend or a reuse of the ClOrdID sees the ledger as the
+    first order left it.
     """
 
     def __init__(
@@ -291,7 +293,7 @@ class OrderService:
         )
         # Reserved now, so the counterparty's next order (validated while this one is being
         # booked) counts it; given back if the ledger refuses the booking.
-        self._credit.add(order.counterparty, booking.notional, executed_at)
+        credit_day = self._credit.add(order.counterparty, booking.notional, executed_at)
         key = (order.counterparty, order.cl_ord_id)
         answered = threading.Event()
         with self._in_flight_lock:
@@ -300,12 +302,12 @@ class OrderService:
         def done(result: OrderRecord | Exception) -> None:
             try:
                 try:
-                    outcome = self._booked(order, booking, result, bound)
+                    outcome = self._booked(order, booking, credit_day, result, bound)
                 except Exception:
                     # Never leave the counterparty waiting; the status request tells the truth.
                     bound.exception("order.answer_failed", order_id=booking.order_id)
-                    outcome = self._booking_failed(order, booking)
-                reply(outcome)
+                    outcome = self._booking_failed(order, booking, known=False)
+                self._send(outcome, reply, order, booking, bound)
             finally:
                 with self._in_flight_lock:
                     if self._in_flight.get(key) is answered:
@@ -314,20 +316,39 @@ class OrderService:
 
         self._bookings.submit(booking, done)
 
+    def _send(
+        self,
+        outcome: OrderOutcome,
+        reply: Reply,
+        order: OrderRequest,
+        booking: FillBooking,
+        bound: structlog.typing.FilteringBoundLogger,
+    ) -> None:
+        """``reply(outcome)``; if that fails (say the report cannot be encoded), one more try
+        with an INTERNAL_ERROR reject, so the order is never left without an answer."""
+        try:
+            reply(outcome)
+        except Exception:
+            bound.exception("order.answer_failed", order_id=booking.order_id)
+            reply(self._booking_failed(order, booking, known=False))
+
     def _booked(
         self,
         order: OrderRequest,
         booking: FillBooking,
+        credit_day: date,
         result: OrderRecord | Exception,
         bound: structlog.typing.FilteringBoundLogger,
     ) -> OrderOutcome:
         """The answer to ``order`` once the ledger has booked ``booking`` (or refused it)."""
-        if isinstance(result, DuplicateClOrdID):
-            # Another order took this ClOrdID first: give the quote and the credit back,
-            # answer as a repeat.
+        if isinstance(result, DuplicateClOrdID | NotBooked):
+            # Nothing was written: give the quote and the credit back.
             self._quote_book.release(booking.quote_id)
-            self._credit.release(order.counterparty, booking.notional, booking.executed_at)
-            return self._repeat(order, result.existing, bound)
+            self._credit.release(order.counterparty, booking.notional, credit_day)
+            if isinstance(result, DuplicateClOrdID):
+                return self._repeat(order, result.existing, bound)  # another order's ClOrdID
+            bound.error("order.booking_failed", order_id=booking.order_id, error=str(result))
+            return self._booking_failed(order, booking, known=True)
         if isinstance(result, Exception):
             # The trade may or may not be in the ledger (a commit can fail after it landed):
             # the quote stays claimed and the credit used; the counterparty asks for status.
@@ -336,7 +357,7 @@ class OrderService:
                 order_id=booking.order_id,
                 error=f"{type(result).__name__}: {result}",
             )
-            return self._booking_failed(order, booking)
+            return self._booking_failed(order, booking, known=False)
         record = result
         base = self._config.instruments[booking.symbol].base
         position = self._inventory.apply(base, desk_delta(booking.side, booking.qty))
@@ -361,8 +382,17 @@ class OrderService:
                 bound.exception("order.hedger_wake_failed", trade_id=record.trade_id)
         return fill_from_record(record, resent=False)
 
-    def _booking_failed(self, order: OrderRequest, booking: FillBooking) -> OrderRejected:
+    def _booking_failed(
+        self, order: OrderRequest, booking: FillBooking, *, known: bool
+    ) -> OrderRejected:
+        """INTERNAL_ERROR for an order whose booking failed: ``known`` when the ledger
+        certainly holds nothing of it, else the counterparty is told to ask."""
         code = OrderRejectCode.INTERNAL_ERROR
+        text = (
+            "the order was not booked"
+            if known
+            else "the order could not be booked; query its status"
+        )
         return OrderRejected(
             order_id=booking.order_id,
             exec_id=self._ids.exec_id(),
@@ -373,7 +403,7 @@ class OrderService:
             price=order.price,
             account=order.account,
             code=code,
-            text=reject_text(code, "the order could not be booked; query its status"),
+            text=reject_text(code, text),
             transact_time=self._clock.now(),
         )
 

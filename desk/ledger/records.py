@@ -138,6 +138,15 @@ class DuplicateClOrdID(LedgerError, ValueError):  # the FIX name reads best (no 
         self.existing = existing
 
 
+class NotBooked(LedgerError):
+    """The ledger refused a booking and holds nothing of it; ``cause`` is why (a constraint,
+    a value no column takes)."""
+
+    def __init__(self, cause: BaseException) -> None:
+        super().__init__(f"not booked: {type(cause).__name__}: {cause}")
+        self.cause = cause
+
+
 class BookingConflict(LedgerError, ValueError):
     """A booking key reused with different terms: an error, never a duplicate; nothing written.
 

@@ -52,6 +52,7 @@ from desk.ledger.records import (
     FillBooking,
     HedgeIntentRecord,
     HedgeIntentStatus,
+    NotBooked,
     OrderRecord,
     OrderRejection,
     OrderStatus,
@@ -414,40 +415,71 @@ class Ledger:
 
     def book_fills(self, bookings: Sequence[FillBooking]) -> list[OrderRecord | Exception]:
         """Book several filled orders in one transaction (one durable commit for all), each
-        with every row ``book_fill`` writes; the result for each booking, in order.
+        with every row ``book_fill`` writes; what became of each booking, in order:
 
-        If the shared transaction fails (a ClOrdID already used, any constraint, a lost
-        connection), nothing of it is kept and each booking is tried again on its own, so one
-        bad booking costs only itself: its place in the result holds what ``book_fill``
-        raised for it. A booking is never written twice: the shared transaction either
-        committed all of them or none.
+        * its ``OrderRecord``: booked (also when it turns out to have been booked already,
+          with its own ExecID, by a commit whose reply was lost);
+        * ``DuplicateClOrdID``: the ClOrdID was already used; nothing written;
+        * ``NotBooked``: refused, nothing written (a constraint, a value no column takes);
+        * any other exception: the database failed (a lost connection, a lock not granted)
+          and the booking was not found afterwards, or could not be looked for: it may or
+          may not be in the ledger.
+
+        If the shared transaction fails because of a booking (a constraint, a bad value),
+        nothing of it is kept and each booking is tried again on its own, so the bad one
+        costs only itself. If the database itself fails (a lost connection, a lock not
+        granted), nothing is retried: the ledger is asked which bookings landed.
         """
         if len(bookings) == 1:
-            return self._book_alone(bookings[0])
-        prepared = [_PreparedFill.of(b) for b in bookings]
+            return [self._book_alone(bookings[0])]
         try:
+            prepared = [_PreparedFill.of(b) for b in bookings]
             with _plain_errors(), self._engine.begin() as conn:
                 trade_ids = [self._write_fill(conn, p) for p in prepared]
-        except Exception as exc:  # every booking gets its own answer below
-            log.info(
-                "ledger.booking.group_retried",
-                bookings=len(bookings),
-                error=type(exc).__name__,
+        except (IntegrityError, TypeError, ValueError) as exc:
+            log.warning(
+                "ledger.booking.group_retried", bookings=len(bookings), error=type(exc).__name__
             )
-            return [r for b in bookings for r in self._book_alone(b)]
+            return [self._book_alone(b) for b in bookings]
+        except Exception as exc:  # the database: answered per booking below
+            log.error(
+                "ledger.booking.group_failed",
+                bookings=len(bookings),
+                error=f"{type(exc).__name__}: {exc}",
+            )
+            return self._after_failure(bookings, exc)
         return [p.record(t) for p, t in zip(prepared, trade_ids, strict=True)]
 
-    def _book_alone(self, booking: FillBooking) -> list[OrderRecord | Exception]:
+    def _book_alone(self, booking: FillBooking) -> OrderRecord | Exception:
         try:
-            return [self.book_fill(booking)]
+            return self.book_fill(booking)
         except DuplicateClOrdID as dup:
             if dup.existing.exec_id == booking.exec_id:
-                # This very booking: the shared transaction committed although its commit
-                # reported a failure (a connection lost at COMMIT). Exec ids are never reused.
-                return [dup.existing]
-            return [dup]
-        except Exception as exc:  # handed to the caller with its booking
-            return [exc]
+                return dup.existing  # this very booking, from an earlier attempt
+            return dup
+        except (IntegrityError, TypeError, ValueError) as exc:
+            return NotBooked(exc)
+        except Exception as exc:  # the database: ask it what it holds
+            return self._after_failure([booking], exc)[0]
+
+    def _after_failure(
+        self, bookings: Sequence[FillBooking], exc: Exception
+    ) -> list[OrderRecord | Exception]:
+        """What is known of ``bookings`` after ``exc`` (the database's, not theirs) ended their
+        transaction: one found with its own ExecID was booked (the commit landed, its reply
+        did not); for any other, ``exc``: not found now is no proof, as a server that lost
+        the connection mid-commit may still be finishing it."""
+        results: list[OrderRecord | Exception] = []
+        for booking in bookings:
+            try:
+                found = self.find_order(booking.counterparty, booking.cl_ord_id)
+            except Exception:  # still failing: nothing more to learn
+                return results + [exc] * (len(bookings) - len(results))
+            if found is not None and found.exec_id == booking.exec_id:
+                results.append(found)
+            else:
+                results.append(exc)
+        return results
 
     def _write_fill(self, conn: Connection, prepared: _PreparedFill) -> int:
         """Write one booking's rows on ``conn`` (in the caller's transaction); its trade id."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Mapping
-from datetime import UTC, datetime, time
+from datetime import UTC, date, datetime, time
 from decimal import Decimal
 
 
@@ -37,16 +37,16 @@ class CreditLines:
             self._roll(now)
             return self._usage.get(counterparty, Decimal(0))
 
-    def add(self, counterparty: str, notional: Decimal, at: datetime) -> None:
+    def add(self, counterparty: str, notional: Decimal, at: datetime) -> date:
+        """Count ``notional`` as used; the day it is counted in (for ``release``)."""
         with self._lock:
             self._roll(at)
             self._usage[counterparty] = self._usage.get(counterparty, Decimal(0)) + notional
+            return self._day
 
-    def release(self, counterparty: str, notional: Decimal, at: datetime) -> None:
-        """Give back what ``add`` reserved at ``at`` for a trade that was never booked; a
-        reservation of a day that has since ended is gone with that day's usage."""
+    def release(self, counterparty: str, notional: Decimal, day: date) -> None:
+        """Give back what ``add`` counted in ``day`` for a trade that was never booked; a day
+        that has ended took its usage with it."""
         with self._lock:
-            self._roll(at)
-            if at.astimezone(UTC).date() != self._day:
-                return
-            self._usage[counterparty] = self._usage.get(counterparty, Decimal(0)) - notional
+            if day == self._day:
+                self._usage[counterparty] = self._usage.get(counterparty, Decimal(0)) - notional

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -46,7 +47,7 @@ class NoMarketDesk:
     def rfq_answered(self, request: RfqRequest, outcome: RfqOutcome) -> None:
         """Nothing to log."""
 
-    def place_order(self, order: OrderRequest) -> OrderOutcome:
+    def place_order(self, order: OrderRequest, reply: Callable[[OrderOutcome], None]) -> None:
         raise NotImplementedError
 
     def order_status(self, request: StatusRequest) -> StatusReport:

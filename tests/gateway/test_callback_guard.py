@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -34,7 +34,7 @@ class BrokenDesk:
     def rfq_answered(self, request: RfqRequest, outcome: RfqOutcome) -> None:
         raise AssertionError("never answered: request_quote failed")
 
-    def place_order(self, order: OrderRequest) -> OrderOutcome:
+    def place_order(self, order: OrderRequest, reply: Callable[[OrderOutcome], None]) -> None:
         raise ZeroDivisionError("booking bug")
 
     def order_status(self, request: StatusRequest) -> StatusReport:

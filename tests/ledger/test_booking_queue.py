@@ -4,17 +4,16 @@ a lone booking is made on its caller's thread, stop answers everything queued.""
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 
 import pytest
 from structlog.testing import capture_logs
 
 from desk.execution.booking_queue import BookingQueue
-from desk.ledger.records import OrderRecord
+from desk.ledger.records import FillBooking, OrderRecord
 from tests.ledger.factories import booking, row_counts
 from tests.ledger.groups_ledger import WAIT_S, GroupsLedger
 
-ALWAYS_A_BURST = 2**62  # every booking is queued
 NEVER_A_BURST = 0  # an idle queue books on the caller's thread
 
 
@@ -54,7 +53,7 @@ def submit(queue: BookingQueue, answers: Answers, cl_ord_id: str) -> None:
 
 
 def test_bookings_queued_while_one_is_booked_are_booked_together(ledger: GroupsLedger) -> None:
-    queue = BookingQueue(ledger, burst_gap_ns=ALWAYS_A_BURST)
+    queue = BookingQueue(ledger, lone_on_caller=False)
     answers = Answers()
     queue.start()
     try:
@@ -76,7 +75,7 @@ def test_bookings_queued_while_one_is_booked_are_booked_together(ledger: GroupsL
 
 
 def test_a_group_is_at_most_max_group_bookings(ledger: GroupsLedger) -> None:
-    queue = BookingQueue(ledger, max_group=2, burst_gap_ns=ALWAYS_A_BURST)
+    queue = BookingQueue(ledger, max_group=2, lone_on_caller=False)
     answers = Answers()
     queue.start()
     try:
@@ -149,7 +148,7 @@ def test_an_order_beside_one_being_booked_on_its_callers_thread_is_queued(
 
 
 def test_stop_books_and_answers_everything_queued(ledger: GroupsLedger) -> None:
-    queue = BookingQueue(ledger, burst_gap_ns=ALWAYS_A_BURST)
+    queue = BookingQueue(ledger, lone_on_caller=False)
     answers = Answers()
     queue.start()
     ledger.hold()
@@ -167,7 +166,7 @@ def test_stop_books_and_answers_everything_queued(ledger: GroupsLedger) -> None:
 
 
 def test_after_stop_a_booking_is_made_on_the_callers_thread(ledger: GroupsLedger) -> None:
-    queue = BookingQueue(ledger, burst_gap_ns=ALWAYS_A_BURST)
+    queue = BookingQueue(ledger, lone_on_caller=False)
     answers = Answers()
     queue.start()
     queue.stop()
@@ -181,7 +180,7 @@ def test_after_stop_a_booking_is_made_on_the_callers_thread(ledger: GroupsLedger
 def test_an_answer_that_raises_is_logged_and_the_others_are_still_answered(
     ledger: GroupsLedger,
 ) -> None:
-    queue = BookingQueue(ledger, burst_gap_ns=ALWAYS_A_BURST)
+    queue = BookingQueue(ledger, lone_on_caller=False)
     answers = Answers()
 
     def explode(_result: OrderRecord | Exception) -> None:
@@ -210,3 +209,49 @@ def test_an_answer_that_raises_is_logged_and_the_others_are_still_answered(
 def test_max_group_below_one_is_refused(ledger: GroupsLedger) -> None:
     with pytest.raises(ValueError, match="max_group must be at least 1, not 0"):
         BookingQueue(ledger, max_group=0)
+
+
+class ShortLedger(GroupsLedger):
+    """A ledger with a bug: no result for anything it is given."""
+
+    def book_fills(self, bookings: Sequence[FillBooking]) -> list[OrderRecord | Exception]:
+        return []
+
+
+def test_when_the_ledger_answers_a_group_wrongly_every_booking_still_gets_an_answer(
+    sqlite_url: str,
+) -> None:
+    ledger = ShortLedger(sqlite_url)
+    queue = BookingQueue(ledger, lone_on_caller=False)
+    answers = Answers()
+    queue.start()
+    try:
+        with capture_logs() as logs:
+            for n in range(3):
+                submit(queue, answers, f"W-{n}")
+            answers.wait(3)
+    finally:
+        queue.stop()
+        ledger.engine.dispose()
+
+    assert all(isinstance(r, RuntimeError) for r in answers.results.values())
+    assert any(e["event"] == "bookings.group_failed" for e in logs)
+
+
+def test_stop_is_idempotent_and_start_after_stop_books_on_the_thread_again(
+    ledger: GroupsLedger,
+) -> None:
+    queue = BookingQueue(ledger, lone_on_caller=False)
+    answers = Answers()
+    queue.stop()  # never started
+    queue.start()
+    queue.stop()
+    queue.stop()
+    queue.start()
+    try:
+        submit(queue, answers, "R-0")
+        answers.wait(1)
+    finally:
+        queue.stop()
+
+    assert answers.threads == {"R-0": "bookings"}

@@ -8,11 +8,11 @@ from dataclasses import asdict, replace
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, event, text
+from sqlalchemy import Connection, Engine, event, text
 from sqlalchemy.exc import IntegrityError
 from structlog.testing import capture_logs
 
-from desk.ledger.records import DuplicateClOrdID, OrderRecord, OrderStatus
+from desk.ledger.records import DuplicateClOrdID, NotBooked, OrderRecord, OrderStatus
 from desk.ledger.repository import Ledger
 from tests.ledger.factories import booking, row_counts
 
@@ -136,7 +136,8 @@ def test_book_fills_when_a_constraint_fails_then_the_error_is_that_bookings_alon
     good, bad = ledger.book_fills([booking(cl_ord_id="C-3"), clash])
 
     assert isinstance(good, OrderRecord)
-    assert isinstance(bad, IntegrityError)
+    assert isinstance(bad, NotBooked)
+    assert isinstance(bad.cause, IntegrityError)
     assert ledger.find_order("ACME", "C-2") is None
     assert row_counts(ledger.engine)["orders"] == 2
 
@@ -151,3 +152,55 @@ def test_book_fills_of_one_booking_is_book_fill(ledger: Ledger, commits: list[in
     assert isinstance(refused, DuplicateClOrdID)
     # PostgreSQL books a single fill as one statement in autocommit mode (no explicit commit).
     assert len(commits) == (0 if ledger.engine.dialect.name == "postgresql" else 1)
+
+
+class LostConnection(Ledger):
+    """The database fails under every booking's writes (reads still work); counts tries."""
+
+    tries = 0
+
+    def _write_fill(self, conn: Connection, prepared: Any) -> int:
+        self.tries += 1
+        raise ConnectionError("server closed the connection unexpectedly")
+
+
+def test_book_fills_when_the_database_fails_then_no_retry_and_the_outcome_stays_unknown(
+    ledger: Ledger,
+) -> None:
+    failing = LostConnection(ledger.engine)
+
+    with capture_logs() as logs:
+        results = failing.book_fills([booking(cl_ord_id=f"D-{n}") for n in range(4)])
+
+    assert failing.tries == 1  # one group, never each booking again
+    assert all(isinstance(r, ConnectionError) for r in results)
+    assert not any(isinstance(r, NotBooked) for r in results)
+    [event] = [e for e in logs if e["event"] == "ledger.booking.group_failed"]
+    assert event["log_level"] == "error"
+    assert row_counts(ledger.engine)["orders"] == 0
+
+
+def test_book_fills_when_the_database_fails_then_a_booking_found_with_its_exec_id_is_booked(
+    ledger: Ledger,
+) -> None:
+    # What a lost reply to a COMMIT that landed looks like afterwards.
+    landed = booking(cl_ord_id="D-10")
+    original = ledger.book_fill(landed)
+
+    found, unknown = LostConnection(ledger.engine).book_fills([landed, booking(cl_ord_id="D-11")])
+
+    assert found == original
+    assert isinstance(unknown, ConnectionError)
+
+
+def test_book_fills_when_a_booking_has_a_value_no_column_takes_then_only_it_is_refused(
+    ledger: Ledger,
+) -> None:
+    bad = replace(booking(cl_ord_id="V-1"), qty=0.5)  # type: ignore[arg-type] # float money
+
+    good, refused = ledger.book_fills([booking(cl_ord_id="V-2"), bad])
+
+    assert isinstance(good, OrderRecord)
+    assert isinstance(refused, NotBooked)
+    assert isinstance(refused.cause, TypeError)
+    assert ledger.find_order("ACME", "V-1") is None

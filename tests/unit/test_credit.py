@@ -70,3 +70,36 @@ def test_start_of_day_when_any_moment_then_utc_midnight() -> None:
     assert start_of_day(LAST_US_OF_DAY1) == datetime(2026, 1, 5, tzinfo=UTC)
     assert start_of_day(MIDNIGHT) == MIDNIGHT
     assert start_of_day(plus_two) == datetime(2026, 1, 5, tzinfo=UTC)
+
+
+def test_release_gives_back_what_add_counted_the_same_day() -> None:
+    credit = CreditLines({"CLIENT1": Decimal(500)}, DAY1)
+    day = credit.add("CLIENT1", Decimal(120), DAY1)
+
+    credit.release("CLIENT1", Decimal(120), day)
+
+    assert day == DAY1.date()
+    assert credit.used("CLIENT1", DAY1) == Decimal(500)
+
+
+def test_release_when_added_late_and_counted_in_the_new_day_then_taken_from_the_new_day() -> None:
+    # An order stamped 23:59:59.9 reserved after another thread rolled the day: its notional
+    # went into the new day, so that is where it comes back from.
+    credit = CreditLines({}, DAY1)
+    credit.add("CLIENT1", Decimal(30), MIDNIGHT + timedelta(milliseconds=500))
+    day = credit.add("CLIENT1", Decimal(120), LAST_US_OF_DAY1)
+
+    credit.release("CLIENT1", Decimal(120), day)
+
+    assert day == MIDNIGHT.date()
+    assert credit.used("CLIENT1", MIDNIGHT + timedelta(seconds=1)) == Decimal(30)
+
+
+def test_release_when_the_day_has_ended_then_the_new_day_is_untouched() -> None:
+    credit = CreditLines({}, DAY1)
+    day = credit.add("CLIENT1", Decimal(120), LAST_US_OF_DAY1)
+    credit.add("CLIENT1", Decimal(30), MIDNIGHT + timedelta(seconds=1))
+
+    credit.release("CLIENT1", Decimal(120), day)
+
+    assert credit.used("CLIENT1", MIDNIGHT + timedelta(seconds=2)) == Decimal(30)

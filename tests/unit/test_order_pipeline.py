@@ -14,6 +14,8 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from sqlalchemy import Connection
+from sqlalchemy.exc import IntegrityError
 from structlog.testing import capture_logs
 
 from desk.clock import FakeClock
@@ -28,9 +30,9 @@ from desk.domain.messages import (
 )
 from desk.domain.rejects import OrderRejectCode
 from desk.domain.side import Side
+from desk.execution import order_service
 from desk.execution.booking_queue import BookingQueue
 from desk.execution.order_service import OrderService
-from desk.ledger.records import FillBooking
 from desk.positions.inventory import Inventory
 from desk.quoting.ids import IdFactory
 from desk.quoting.quote_book import QuoteBook
@@ -39,14 +41,24 @@ from tests.ledger.factories import row_counts
 from tests.ledger.groups_ledger import WAIT_S, GroupsLedger
 from tests.unit.builders import T0, order, quote
 
-ALWAYS_A_BURST = 2**62
-
 
 class FailingLedger(GroupsLedger):
-    """Every booking fails as a lost connection would (after the held point)."""
+    """The database fails under every booking's writes, alone or in a group, as a lost
+    connection would; reading still works."""
 
-    def book_fill(self, booking: FillBooking) -> Any:
+    def _write_fill(self, conn: Connection, prepared: Any) -> int:
         raise ConnectionError("server closed the connection unexpectedly")
+
+
+class RefusingLedger(GroupsLedger):
+    """The database refuses the rows of one ClOrdID (a constraint), and only those."""
+
+    refused = "N-1"
+
+    def _write_fill(self, conn: Connection, prepared: Any) -> int:
+        if prepared.order["cl_ord_id"] == self.refused:
+            raise IntegrityError("INSERT INTO orders ...", {}, Exception("check constraint"))
+        return super()._write_fill(conn, prepared)
 
 
 @dataclass
@@ -82,7 +94,7 @@ class Replies:
 
 
 def _pipeline(
-    config: DeskConfig, ledger: GroupsLedger, clock: FakeClock, used: Decimal
+    config: DeskConfig, ledger: GroupsLedger, clock: FakeClock, used: Decimal = Decimal(0)
 ) -> Iterator[Pipeline]:
     book = QuoteBook()
     credit = CreditLines({"CLIENT1": used}, clock.now())
@@ -95,7 +107,7 @@ def _pipeline(
         book,
         credit,
         Inventory(),
-        bookings=BookingQueue(ledger, burst_gap_ns=ALWAYS_A_BURST),
+        bookings=BookingQueue(ledger, lone_on_caller=False),
     )
     service.start()
     try:
@@ -241,28 +253,107 @@ def test_orders_queued_behind_a_booking_are_booked_in_one_group(pipeline: Pipeli
     assert len({f.exec_id for f in fills if isinstance(f, OrderFilled)}) == 5
 
 
-def test_a_booking_that_fails_is_answered_internal_error_and_its_quote_stays_used(
+def test_a_group_whose_database_fails_is_answered_query_status_and_keeps_quotes_and_credit(
     shipped_config: DeskConfig, sqlite_url: str, clock: FakeClock
 ) -> None:
-    for p in _pipeline(shipped_config, FailingLedger(sqlite_url), clock, Decimal(0)):
+    for p in _pipeline(shipped_config, FailingLedger(sqlite_url), clock):
         replies = Replies()
-        q = p.issue()
+        first = _held_order(p, replies, cl_ord_id="X-0")
+        quotes = [first]
         with capture_logs() as logs:
-            p.service.submit(order(q, cl_ord_id="X-1"), replies.to("X-1"))
-            failed = replies.wait_for("X-1")
+            for n in (1, 2):
+                quotes.append(q := p.issue())
+                p.service.submit(order(q, cl_ord_id=f"X-{n}"), replies.to(f"X-{n}"))
+            p.ledger.release()
+            answers = [replies.wait_for(f"X-{n}") for n in range(3)]
 
-        assert isinstance(failed, OrderRejected)
-        assert failed.code is OrderRejectCode.INTERNAL_ERROR
-        assert failed.text == ("INTERNAL_ERROR: the order could not be booked; query its status")
-        [event] = [e for e in logs if e["event"] == "order.booking_failed"]
-        assert event["error"] == "ConnectionError: server closed the connection unexpectedly"
-        assert event["log_level"] == "error"
-        # The trade may be in the ledger: its quote is not offered again, its credit kept.
-        p.service.submit(order(q, cl_ord_id="X-2"), replies.to("X-2"))
-        again = replies.wait_for("X-2")
+        assert p.ledger.groups == [1, 2]
+        for answer in answers:
+            assert isinstance(answer, OrderRejected)
+            assert answer.code is OrderRejectCode.INTERNAL_ERROR
+            assert answer.text == "INTERNAL_ERROR: the order could not be booked; query its status"
+        [group] = [e for e in logs if e["event"] == "ledger.booking.group_failed"]
+        assert group["error"] == "ConnectionError: server closed the connection unexpectedly"
+        failed = [e for e in logs if e["event"] == "order.booking_failed"]
+        assert [e["cl_ord_id"] for e in failed] == ["X-0", "X-1", "X-2"]
+        # The trades may be in the ledger: their quotes are not offered again, credit kept.
+        p.service.submit(order(quotes[2], cl_ord_id="X-3"), replies.to("X-3"))
+        again = replies.wait_for("X-3")
         assert isinstance(again, OrderRejected)
         assert again.code is OrderRejectCode.QUOTE_ALREADY_EXECUTED
-        assert p.credit.used("CLIENT1", T0) == Decimal(120200)
+        assert p.credit.used("CLIENT1", T0) == 3 * Decimal(120200)
+
+
+def test_a_booking_the_ledger_refuses_costs_only_itself_and_gives_back_quote_and_credit(
+    shipped_config: DeskConfig, sqlite_url: str, clock: FakeClock
+) -> None:
+    for p in _pipeline(shipped_config, RefusingLedger(sqlite_url), clock):
+        replies = Replies()
+        _held_order(p, replies, cl_ord_id="N-0")
+        refused_quote = p.issue()
+        p.service.submit(order(refused_quote, cl_ord_id="N-1"), replies.to("N-1"))
+        p.service.submit(order(p.issue(), cl_ord_id="N-2"), replies.to("N-2"))
+        p.ledger.release()
+
+        assert isinstance(replies.wait_for("N-0"), OrderFilled)
+        assert isinstance(replies.wait_for("N-2"), OrderFilled)
+        refused = replies.wait_for("N-1")
+        assert isinstance(refused, OrderRejected)
+        assert refused.code is OrderRejectCode.INTERNAL_ERROR
+        assert refused.text == "INTERNAL_ERROR: the order was not booked"
+        assert p.credit.used("CLIENT1", T0) == 2 * Decimal(120200)
+        assert row_counts(p.ledger.engine)["trades"] == 2
+        # Nothing of it was written: its quote can be executed by another order.
+        p.service.submit(order(refused_quote, cl_ord_id="N-3"), replies.to("N-3"))
+        assert isinstance(replies.wait_for("N-3"), OrderFilled)
+
+
+def test_when_a_fill_cannot_be_sent_the_order_is_answered_internal_error(
+    pipeline: Pipeline,
+) -> None:
+    sent: list[OrderOutcome] = []
+
+    def reply(outcome: OrderOutcome) -> None:
+        if isinstance(outcome, OrderFilled):
+            raise ValueError("cannot encode")
+        sent.append(outcome)
+
+    with capture_logs() as logs:
+        pipeline.service.submit(order(pipeline.issue(), cl_ord_id="E-1"), reply)
+        pipeline.service.stop()  # every booking answered
+
+    [answer] = sent
+    assert isinstance(answer, OrderRejected)
+    assert answer.code is OrderRejectCode.INTERNAL_ERROR
+    assert answer.text == "INTERNAL_ERROR: the order could not be booked; query its status"
+    assert [e["event"] for e in logs if e["log_level"] == "error"] == ["order.answer_failed"]
+    assert row_counts(pipeline.ledger.engine)["trades"] == 1  # booked: a status request says so
+
+
+def test_a_status_request_waits_no_longer_than_the_in_flight_limit(
+    pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(order_service, "IN_FLIGHT_WAIT_S", 0.2)
+    replies = Replies()
+    _held_order(pipeline, replies, cl_ord_id="L-1")
+
+    with capture_logs() as logs:
+        report = pipeline.service.status(
+            StatusRequest(
+                counterparty="CLIENT1",
+                cl_ord_id="L-1",
+                symbol="BTC/USDT",
+                side=Side.BUY,
+                received_at=T0,
+            )
+        )
+
+    assert report.text == "UNKNOWN_ORDER: ClOrdID L-1 is not known"
+    assert [e["event"] for e in logs if e["log_level"] == "warning"] == [
+        "order.in_flight_wait_timed_out"
+    ]
+    pipeline.ledger.release()
+    assert isinstance(replies.wait_for("L-1"), OrderFilled)
 
 
 class BrokenInventory(Inventory):
@@ -282,7 +373,7 @@ def test_when_answering_a_booked_order_fails_the_order_still_gets_an_answer(
         book := QuoteBook(),
         CreditLines({}, clock.now()),
         BrokenInventory(),
-        bookings=BookingQueue(ledger, burst_gap_ns=ALWAYS_A_BURST),
+        bookings=BookingQueue(ledger, lone_on_caller=False),
     )
     service.start()
     try:
@@ -317,7 +408,7 @@ def test_when_waking_the_hedger_fails_the_booked_order_is_still_filled(
         CreditLines({}, clock.now()),
         Inventory(),
         on_booked=wake,
-        bookings=BookingQueue(ledger, burst_gap_ns=ALWAYS_A_BURST),
+        bookings=BookingQueue(ledger, lone_on_caller=False),
     )
     service.start()
     try:
