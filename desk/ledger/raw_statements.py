@@ -104,6 +104,27 @@ class RawStatement:
             row: Sequence[Any] | None = cursor.fetchone() if cursor.description else None
         return row
 
+    def execute_many_returning(
+        self, conn: Connection, rows: Sequence[Mapping[str, Any]]
+    ) -> list[Any]:
+        """Run once per row of ``rows`` in ``conn``'s transaction; the first column each run
+        returned (None where it returned no row), in order. On PostgreSQL all runs are sent
+        before the first result is read (psycopg's pipeline): one round trip, not one each."""
+        if conn.dialect.name != "postgresql":
+            return [self.execute(conn, values) for values in rows]
+        params = [self.parameters(values) for values in rows]
+        firsts: list[Any] = []
+        with self._cursor(conn, params, many=True) as cursor:
+            cursor.executemany(self.sql, params, returning=True)
+            while True:
+                row = cursor.fetchone()
+                firsts.append(None if row is None else row[0])
+                if not cursor.nextset():
+                    break
+        if len(firsts) != len(rows):
+            raise ValueError(f"{len(firsts)} results for {len(rows)} runs")
+        return firsts
+
     def execute_many(self, conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
         """Run once per row of ``rows`` in ``conn``'s transaction (no RETURNING)."""
         params = [self.parameters(values) for values in rows]
@@ -176,6 +197,16 @@ def execute_raw_many(
     """``statement`` once per row (every row with the same keys) in ``conn``'s transaction."""
     if rows:
         _raw(conn, statement, rows[0]).execute_many(conn, rows)
+
+
+def execute_raw_many_returning(
+    conn: Connection, statement: ClauseElement, rows: Sequence[Mapping[str, Any]]
+) -> list[Any]:
+    """``statement`` once per row (every row with the same keys) in ``conn``'s transaction, on
+    PostgreSQL all sent at once; the first column each run returned, in order."""
+    if not rows:
+        return []
+    return _raw(conn, statement, rows[0]).execute_many_returning(conn, rows)
 
 
 def first_row_raw(

@@ -46,7 +46,7 @@ from desk.ledger.models import (
     trades,
 )
 from desk.ledger.pg_statements import AUDIT_COLUMNS, new_postings_cte, unnest_lines
-from desk.ledger.raw_statements import execute_raw
+from desk.ledger.raw_statements import execute_raw, execute_raw_many_returning
 from desk.ledger.records import (
     DuplicateClOrdID,
     FillBooking,
@@ -435,7 +435,7 @@ class Ledger:
         try:
             prepared = [_PreparedFill.of(b) for b in bookings]
             with _plain_errors(), self._engine.begin() as conn:
-                trade_ids = [self._write_fill(conn, p) for p in prepared]
+                trade_ids = self._write_fills(conn, prepared)
         except (IntegrityError, TypeError, ValueError) as exc:
             log.warning(
                 "ledger.booking.group_retried", bookings=len(bookings), error=type(exc).__name__
@@ -480,6 +480,14 @@ class Ledger:
             else:
                 results.append(exc)
         return results
+
+    def _write_fills(self, conn: Connection, prepared: Sequence[_PreparedFill]) -> list[int]:
+        """Write several bookings' rows on ``conn``; their trade ids. On PostgreSQL every
+        booking's statement is sent before the first result is read: one round trip."""
+        if self._postgres:
+            params = [p.pg_params() for p in prepared]
+            return [int(t) for t in execute_raw_many_returning(conn, _PG_BOOK_FILL, params)]
+        return [self._write_fill(conn, p) for p in prepared]
 
     def _write_fill(self, conn: Connection, prepared: _PreparedFill) -> int:
         """Write one booking's rows on ``conn`` (in the caller's transaction); its trade id."""

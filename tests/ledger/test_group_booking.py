@@ -159,6 +159,10 @@ class LostConnection(Ledger):
 
     tries = 0
 
+    def _write_fills(self, conn: Connection, prepared: Any) -> list[int]:
+        self.tries += 1
+        raise ConnectionError("server closed the connection unexpectedly")
+
     def _write_fill(self, conn: Connection, prepared: Any) -> int:
         self.tries += 1
         raise ConnectionError("server closed the connection unexpectedly")

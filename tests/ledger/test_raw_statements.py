@@ -14,7 +14,13 @@ from sqlalchemy.exc import IntegrityError
 from desk.ledger.column_types import DecimalType
 from desk.ledger.database import make_engine
 from desk.ledger.models import desk_boots, postings
-from desk.ledger.raw_statements import RawStatement, execute_raw, execute_raw_many, first_row_raw
+from desk.ledger.raw_statements import (
+    RawStatement,
+    execute_raw,
+    execute_raw_many,
+    execute_raw_many_returning,
+    first_row_raw,
+)
 from tests.fixtures.databases import migrated_sqlite_url
 from tests.ledger.factories import T0
 
@@ -138,3 +144,70 @@ def test_first_row_refuses_a_row_its_types_do_not_describe(engine: Engine) -> No
     stmt = text("SELECT 1, 2")
     with engine.connect() as conn, pytest.raises(ValueError, match="2 columns returned, 1 typed"):
         first_row_raw(conn, stmt, {}, (Integer(),))
+
+
+def _boots(n: int) -> list[dict[str, object]]:
+    return [{"started_at": T0, "hostname": "h", "pid": pid} for pid in range(1, n + 1)]
+
+
+def test_many_returning_gives_each_runs_key_in_order_on_both_backends(db_url: str) -> None:
+    engine = make_engine(db_url)
+    try:
+        stmt = insert(desk_boots).returning(desk_boots.c.id)
+        with engine.begin() as conn:
+            ids = execute_raw_many_returning(conn, stmt, _boots(5))
+        with engine.connect() as conn:
+            rows = conn.execute(select(desk_boots.c.id, desk_boots.c.pid)).all()
+    finally:
+        engine.dispose()
+    assert ids == sorted(ids)
+    assert len(set(ids)) == 5
+    assert sorted((r.id, r.pid) for r in rows) == list(zip(ids, range(1, 6), strict=True))
+    assert execute_raw_many_returning(None, stmt, []) == []  # type: ignore[arg-type]
+
+
+def test_many_returning_on_postgresql_sends_every_run_before_reading_a_result(
+    pg_url: str, tmp_path: Path
+) -> None:
+    # libpq's protocol trace: every run's Execute goes out before the server's first answer.
+    engine = make_engine(pg_url)
+    trace = tmp_path / "libpq.trace"
+    try:
+        with engine.begin() as conn, trace.open("w") as out:
+            pgconn = conn.connection.dbapi_connection.pgconn  # type: ignore[union-attr]
+            pgconn.trace(out.fileno())
+            try:
+                ids = execute_raw_many_returning(
+                    conn, insert(desk_boots).returning(desk_boots.c.id), _boots(4)
+                )
+            finally:
+                pgconn.untrace()
+    finally:
+        engine.dispose()
+    messages = [line.split("\t")[3] for line in trace.read_text().splitlines()]
+    first_row = messages.index("DataRow")  # the first run's RETURNING
+    # Run by run there would be one Execute (two with the transaction's BEGIN) before it.
+    assert messages[:first_row].count("Execute") >= 4
+    assert len(ids) == 4
+
+
+def test_many_returning_when_one_run_fails_then_integrity_error_and_nothing_kept(
+    db_url: str,
+) -> None:
+    engine = make_engine(db_url)
+    zero = {"entry_key": "k", "account": "a", "asset": "BTC", "amount": Decimal(0)}
+    boots = insert(desk_boots).returning(desk_boots.c.id)
+    refused = insert(postings).returning(postings.c.amount)
+
+    def both() -> None:
+        with engine.begin() as conn:
+            execute_raw_many_returning(conn, boots, _boots(2))
+            execute_raw_many_returning(conn, refused, [zero, zero])
+
+    try:
+        with pytest.raises(IntegrityError):
+            both()
+        with engine.connect() as conn:
+            assert conn.execute(select(desk_boots)).all() == []
+    finally:
+        engine.dispose()

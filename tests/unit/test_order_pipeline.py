@@ -46,6 +46,9 @@ class FailingLedger(GroupsLedger):
     """The database fails under every booking's writes, alone or in a group, as a lost
     connection would; reading still works."""
 
+    def _write_fills(self, conn: Connection, prepared: Any) -> list[int]:
+        raise ConnectionError("server closed the connection unexpectedly")
+
     def _write_fill(self, conn: Connection, prepared: Any) -> int:
         raise ConnectionError("server closed the connection unexpectedly")
 
