@@ -393,8 +393,14 @@ class OrderService:
             if known
             else "the order could not be booked; query its status"
         )
+        return self._rejected(order, booking.order_id, code, reject_text(code, text))
+
+    def _rejected(
+        self, order: OrderRequest, order_id: str, code: OrderRejectCode, text: str
+    ) -> OrderRejected:
+        """The reject ExecutionReport of ``order``, with a new ExecID."""
         return OrderRejected(
-            order_id=booking.order_id,
+            order_id=order_id,
             exec_id=self._ids.exec_id(),
             cl_ord_id=order.cl_ord_id,
             symbol=order.symbol,
@@ -403,7 +409,7 @@ class OrderService:
             price=order.price,
             account=order.account,
             code=code,
-            text=reject_text(code, text),
+            text=text,
             transact_time=self._clock.now(),
         )
 
@@ -416,19 +422,7 @@ class OrderService:
         record: bool = True,
     ) -> OrderOutcome:
         text = reject_text(rej.code, rej.explanation)
-        outcome = OrderRejected(
-            order_id=self._ids.order_id(),
-            exec_id=self._ids.exec_id(),
-            cl_ord_id=order.cl_ord_id,
-            symbol=order.symbol,
-            side=order.side,
-            qty=order.qty,
-            price=order.price,
-            account=order.account,
-            code=rej.code,
-            text=text,
-            transact_time=self._clock.now(),
-        )
+        outcome = self._rejected(order, self._ids.order_id(), rej.code, text)
         if record:
             try:
                 self._ledger.record_rejection(

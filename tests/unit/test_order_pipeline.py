@@ -8,7 +8,7 @@ CLIENT1's credit line is 10,000,000 USDT.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any
@@ -97,7 +97,13 @@ class Replies:
 
 
 def _pipeline(
-    config: DeskConfig, ledger: GroupsLedger, clock: FakeClock, used: Decimal = Decimal(0)
+    config: DeskConfig,
+    ledger: GroupsLedger,
+    clock: FakeClock,
+    used: Decimal = Decimal(0),
+    *,
+    inventory: Inventory | None = None,
+    on_booked: Callable[[str], None] | None = None,
 ) -> Iterator[Pipeline]:
     book = QuoteBook()
     credit = CreditLines({"CLIENT1": used}, clock.now())
@@ -109,7 +115,8 @@ def _pipeline(
         ids,
         book,
         credit,
-        Inventory(),
+        inventory if inventory is not None else Inventory(),
+        on_booked=on_booked,
         bookings=BookingQueue(ledger, lone_on_caller=False),
     )
     service.start()
@@ -367,28 +374,13 @@ class BrokenInventory(Inventory):
 def test_when_answering_a_booked_order_fails_the_order_still_gets_an_answer(
     shipped_config: DeskConfig, sqlite_url: str, clock: FakeClock
 ) -> None:
-    ledger = GroupsLedger(sqlite_url)
-    service = OrderService(
-        shipped_config,
-        ledger,
-        clock,
-        IdFactory(ledger.start_boot(clock.now(), "unit-test", 1)),
-        book := QuoteBook(),
-        CreditLines({}, clock.now()),
-        BrokenInventory(),
-        bookings=BookingQueue(ledger, lone_on_caller=False),
-    )
-    service.start()
-    try:
-        q = quote()
-        book.add(q)
+    for p in _pipeline(
+        shipped_config, GroupsLedger(sqlite_url), clock, inventory=BrokenInventory()
+    ):
         replies = Replies()
         with capture_logs() as logs:
-            service.submit(order(q, cl_ord_id="B-1"), replies.to("B-1"))
+            p.service.submit(order(p.issue(), cl_ord_id="B-1"), replies.to("B-1"))
             answer = replies.wait_for("B-1")
-    finally:
-        service.stop()
-        ledger.engine.dispose()
 
     assert isinstance(answer, OrderRejected)
     assert answer.code is OrderRejectCode.INTERNAL_ERROR
@@ -401,29 +393,11 @@ def test_when_waking_the_hedger_fails_the_booked_order_is_still_filled(
     def wake(_symbol: str) -> None:
         raise BrokenPipeError("the hedger's pipe is closed")
 
-    ledger = GroupsLedger(sqlite_url)
-    service = OrderService(
-        shipped_config,
-        ledger,
-        clock,
-        IdFactory(ledger.start_boot(clock.now(), "unit-test", 1)),
-        book := QuoteBook(),
-        CreditLines({}, clock.now()),
-        Inventory(),
-        on_booked=wake,
-        bookings=BookingQueue(ledger, lone_on_caller=False),
-    )
-    service.start()
-    try:
-        q = quote()
-        book.add(q)
+    for p in _pipeline(shipped_config, GroupsLedger(sqlite_url), clock, on_booked=wake):
         replies = Replies()
         with capture_logs() as logs:
-            service.submit(order(q, cl_ord_id="H-1"), replies.to("H-1"))
+            p.service.submit(order(p.issue(), cl_ord_id="H-1"), replies.to("H-1"))
             answer = replies.wait_for("H-1")
-    finally:
-        service.stop()
-        ledger.engine.dispose()
 
     assert isinstance(answer, OrderFilled)
     assert [e["event"] for e in logs if e["log_level"] == "error"] == ["order.hedger_wake_failed"]
