@@ -6,7 +6,11 @@ whose ``written`` says how many of the batch's first records were committed befo
 failure (the caller drops those and retries the rest). Every audit row takes the chain's
 lock (PostgreSQL's advisory lock, SQLite's write gate) until its transaction commits, and
 every client booking writes one: a transaction of 500 chained rows kept a booking waiting
-for milliseconds, a short one keeps the wait to about a millisecond.
+for milliseconds, a short one keeps the wait to about a millisecond. On PostgreSQL a
+transaction is one statement on an autocommit connection (``desk.audit.store.append``), so the
+lock is released by the server at the statement's commit, not after a round trip of this
+process: niced below the desk, it could hold the lock while waiting for a core to send its
+COMMIT, and the desk's bookings and the hedger waited behind it.
 
 ``EngineBatches`` inserts through an engine of this process. ``ProcessBatches`` hands each
 batch to a child process (``desk.audit.writer_process``) and waits for its commit. On
@@ -25,10 +29,12 @@ import pickle
 import subprocess
 import sys
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from multiprocessing.connection import Connection, Pipe
 from typing import Protocol, TypeVar
 
 import structlog
+from sqlalchemy import Connection as SAConnection
 from sqlalchemy import Engine
 
 from desk.audit.record import AuditRecord, DeferredRecord
@@ -78,6 +84,10 @@ class EngineBatches:
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
+        # PostgreSQL: a part is one statement (``append``), its own transaction, so no
+        # BEGIN/COMMIT round trip of this process's holds the chain's lock.
+        self._one_statement = engine.dialect.name == "postgresql"
+        self._autocommit = engine.execution_options(isolation_level="AUTOCOMMIT")
 
     def write(self, batch: Batch) -> None:
         written = 0
@@ -85,7 +95,7 @@ class EngineBatches:
             part = batch[start : start + RECORDS_PER_TRANSACTION]
             rows = built(part)  # before the transaction: not while holding the chain's lock
             try:
-                with self._engine.begin() as connection:
+                with self._transaction() as connection:
                     append(connection, rows)
             except Exception as exc:
                 raise AuditWriteFailed(f"{type(exc).__name__}: {exc}", written) from exc
@@ -94,6 +104,9 @@ class EngineBatches:
 
     def close(self) -> None:
         """The engine belongs to the caller."""
+
+    def _transaction(self) -> AbstractContextManager[SAConnection]:
+        return self._autocommit.connect() if self._one_statement else self._engine.begin()
 
 
 class ProcessBatches:

@@ -7,28 +7,58 @@ from collections.abc import Iterator, Sequence
 from datetime import datetime
 from pathlib import Path
 
-from sqlalchemy import Connection, Engine, func, insert, or_, select
+from sqlalchemy import Connection, Engine, bindparam, func, insert, or_, select
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.sql.dml import Insert
 
 from desk.audit.chain import ChainBreak, ChainRow
 from desk.audit.record import AuditRecord
 from desk.domain.rejects import RfqRejectCode
 from desk.ledger.migrate import sql_dir
 from desk.ledger.models import audit_log
-from desk.ledger.raw_statements import execute_raw_many
+from desk.ledger.raw_statements import execute_raw, execute_raw_many
 
 _RECORD_COLUMNS = [c for c in audit_log.columns if c.name not in ("seq", "prev_hash", "hash")]
+_RECORD_NAMES = [c.name for c in _RECORD_COLUMNS]
 # The FIX MsgTypes of the desk's answers to a QuoteRequest, as the audit trail stores them.
 _RFQ_ANSWERS = ("S", "AG")  # Quote, QuoteRequestReject
 _INSERT = insert(audit_log)
 
 
-def append(connection: Connection, records: Sequence[AuditRecord]) -> None:
-    """Insert ``records`` in order inside the caller's transaction; the triggers chain them.
+def _pg_insert_all() -> Insert:
+    """PostgreSQL: every record of a call in one INSERT, from one array per column, in the
+    order given (``WITH ORDINALITY``; the chain trigger numbers rows as they are inserted)."""
+    arrays = (bindparam(f"all_{c.name}", type_=ARRAY(c.type)) for c in _RECORD_COLUMNS)
+    given = (
+        func.unnest(*arrays)
+        .table_valued(*_RECORD_NAMES, with_ordinality="position")
+        .render_derived(name="given")
+    )
+    rows = select(*(given.c[name] for name in _RECORD_NAMES)).order_by(given.c.position)
+    return insert(audit_log).from_select(_RECORD_NAMES, rows)
 
-    One statement compiled once, run straight on the driver (``raw_statements``): the audit
-    writer inserts two rows per RFQ, and SQLAlchemy's own work per row of an ``executemany``
-    was about a tenth of its process's CPU under load."""
-    if records:
+
+_PG_INSERT_ALL = _pg_insert_all()
+
+
+def append(connection: Connection, records: Sequence[AuditRecord]) -> None:
+    """Insert ``records`` in order on ``connection``; the triggers chain them.
+
+    SQLite: one statement compiled once, run straight on the driver for each record
+    (``raw_statements``): the audit writer inserts two rows per RFQ, and SQLAlchemy's own work
+    per row of an ``executemany`` was about a tenth of its process's CPU under load.
+
+    PostgreSQL: one statement for all of them, atomic on its own, so on an autocommit
+    connection (``EngineBatches``) the chain's lock is taken and released inside the server:
+    it is never held while the writer, a process below the desk's priority, waits for a core
+    to send its COMMIT. About a fifth less of the server's time per row than one INSERT each.
+    """
+    if not records:
+        return
+    if connection.dialect.name == "postgresql":
+        arrays = {f"all_{name}": [getattr(r, name) for r in records] for name in _RECORD_NAMES}
+        execute_raw(connection, _PG_INSERT_ALL, arrays)
+    else:
         execute_raw_many(connection, _INSERT, [r.as_row() for r in records])
 
 

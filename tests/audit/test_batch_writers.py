@@ -95,15 +95,70 @@ def test_a_refused_batch_raises_with_the_databases_reason_and_the_child_logs_it(
     assert "simulated outage" in logged
 
 
+def _transactions_of_audit_rows(engine: Engine) -> list[int]:
+    """PostgreSQL: how many rows each transaction wrote to the audit log, in seq order (the
+    rows of one share an ``xmin``)."""
+    with engine.connect() as conn:
+        found = conn.exec_driver_sql(
+            "SELECT count(*) FROM audit_log GROUP BY xmin::text ORDER BY min(seq)"
+        )
+        return [int(n) for (n,) in found]
+
+
 def test_a_batch_is_committed_a_few_records_per_transaction(engine: Engine) -> None:
+    statements: list[str] = []
     commits: list[int] = []
     event.listen(engine, "commit", lambda conn: commits.append(1))
+    event.listen(
+        engine, "before_cursor_execute", lambda conn, cursor, sql, *_: statements.append(sql)
+    )
     records = [record(n) for n in range(1, 2 * RECORDS_PER_TRANSACTION + 7)]
 
     EngineBatches(engine).write(records)
 
-    assert len(commits) == 3  # never one transaction holding the chain's lock for them all
     rows = chain(engine)
+    assert [row.record for row in rows] == records
+    assert first_break(rows) is None
+    # Never one transaction holding the chain's lock for them all.
+    if engine.dialect.name == "postgresql":
+        # Each part one statement in autocommit mode: its own transaction, no BEGIN/COMMIT
+        # round trip of the writer while it holds the lock.
+        inserts = [sql for sql in statements if sql.lstrip().startswith("INSERT INTO audit_log")]
+        assert len(inserts) == 3
+        assert not any(sql.strip().upper() in ("BEGIN", "COMMIT") for sql in statements)
+        assert commits == []
+        assert _transactions_of_audit_rows(engine) == [
+            RECORDS_PER_TRANSACTION, RECORDS_PER_TRANSACTION, 6,
+        ]  # fmt: skip
+    else:
+        assert len(commits) == 3
+
+
+def test_a_part_refused_by_postgresql_writes_none_of_its_records(pg_url: str) -> None:
+    engine = make_engine(pg_url)
+    records = [record(n) for n in range(1, 2 * RECORDS_PER_TRANSACTION + 7)]
+    refused = RECORDS_PER_TRANSACTION + 8  # in the second part
+    with engine.begin() as conn:
+        conn.exec_driver_sql(
+            "CREATE FUNCTION outage() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+            "RAISE EXCEPTION 'simulated outage'; END $$"
+        )
+        conn.exec_driver_sql(
+            "CREATE TRIGGER outage BEFORE INSERT ON audit_log FOR EACH ROW "
+            f"WHEN (NEW.quote_req_id = 'rfq-{refused}') EXECUTE FUNCTION outage()"
+        )
+    try:
+        with pytest.raises(AuditWriteFailed, match="simulated outage") as failed:
+            EngineBatches(engine).write(records)
+        assert failed.value.written == RECORDS_PER_TRANSACTION
+        # The refused part's statement left nothing behind: no row before the bad one.
+        assert [row.record for row in chain(engine)] == records[:RECORDS_PER_TRANSACTION]
+        with engine.begin() as conn:
+            conn.exec_driver_sql("DROP TRIGGER outage ON audit_log")
+        EngineBatches(engine).write(records[failed.value.written :])
+        rows = chain(engine)
+    finally:
+        engine.dispose()
     assert [row.record for row in rows] == records
     assert first_break(rows) is None
 
