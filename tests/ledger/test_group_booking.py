@@ -12,6 +12,9 @@ from sqlalchemy import Connection, Engine, event, text
 from sqlalchemy.exc import IntegrityError
 from structlog.testing import capture_logs
 
+from desk.audit.chain import first_break
+from desk.audit.store import read_chain, sql_first_break
+from desk.ledger.fill_rows import client_fill_audit_row
 from desk.ledger.records import DuplicateClOrdID, NotBooked, OrderRecord, OrderStatus
 from desk.ledger.repository import Ledger
 from tests.ledger.factories import booking, row_counts
@@ -208,3 +211,21 @@ def test_book_fills_when_a_booking_has_a_value_no_column_takes_then_only_it_is_r
     assert isinstance(refused, NotBooked)
     assert isinstance(refused.cause, TypeError)
     assert ledger.find_order("ACME", "V-1") is None
+
+
+def test_book_fills_writes_each_bookings_client_fill_record_in_order_on_an_intact_chain(
+    ledger: Ledger,
+) -> None:
+    ledger.book_fill(booking(cl_ord_id="A-0"))  # a record before the group's
+    bookings = [booking(cl_ord_id=f"A-{n}") for n in range(1, 5)]
+
+    _records(ledger.book_fills(bookings))
+
+    with ledger.engine.connect() as conn:
+        rows = list(read_chain(conn))
+        database_says = sql_first_break(conn)
+    assert [r.record.cl_ord_id for r in rows] == ["A-0", "A-1", "A-2", "A-3", "A-4"]
+    for row, made in zip(rows[1:], bookings, strict=True):
+        assert row.record.as_row() == client_fill_audit_row(made)
+    assert first_break(rows) is None
+    assert database_says is None
