@@ -30,7 +30,7 @@ from gateway import tags as t
 from gateway.fix_audit import FixAudit
 from gateway.logon_guard import LogonGuard
 from gateway.ports import DeskPort
-from gateway.wire import WireFields
+from gateway.wire import WireFields, header_value
 
 log = structlog.get_logger("gateway")
 
@@ -106,9 +106,9 @@ class DeskApplication(fix.Application):  # type: ignore[misc] # SWIG base class 
 
     def toApp(self, message: fix.Message, session_id: fix.SessionID) -> None:
         try:
-            fields = WireFields.header_of(message)
-            resend = fields.get(t.POSS_DUP_FLAG) == "Y"
-            stale = resend and fields.get(t.MSG_TYPE) in _NOT_RESENT
+            wire = message.toString()
+            resend = header_value(wire, t.POSS_DUP_FLAG) == "Y"
+            stale = resend and header_value(wire, t.MSG_TYPE) in _NOT_RESENT
         except Exception:
             log.exception("gateway.callback_failed", callback="toApp")
             return
@@ -116,7 +116,7 @@ class DeskApplication(fix.Application):  # type: ignore[misc] # SWIG base class 
             raise fix.DoNotSend()
         # The session's other side is the counterparty, whichever way the message goes.
         # The session has filled in the header by now; the fallback is for a bare message.
-        self._audit.outbound(fields.wire, fields.get(t.TARGET_COMP_ID) or _cp(session_id))
+        self._audit.outbound(wire, header_value(wire, t.TARGET_COMP_ID) or _cp(session_id))
 
     def fromApp(self, message: fix.Message, session_id: fix.SessionID) -> None:
         now = self._clock.now()

@@ -10,7 +10,7 @@ import quickfix as fix
 
 from desk.domain.side import Side
 from gateway import codec
-from gateway.wire import HEADER_TAGS, SOH, WireFields
+from gateway.wire import SOH, WireFields, header_value
 
 NOW = datetime(2026, 1, 5, 12, 0, tzinfo=UTC)
 
@@ -57,26 +57,26 @@ def test_fields_of_message_then_same_text_as_the_engine_serialises() -> None:
     assert fields.get(55) == "BTC/USDT"
 
 
-def test_header_tags_are_the_engines() -> None:
-    engine = {tag for tag in range(1, 10_000) if fix.Message.isHeaderField(tag)}
-
-    assert engine == HEADER_TAGS
-
-
-def test_header_of_an_outgoing_message_reads_its_header_and_stops_at_the_body() -> None:
+def test_header_value_of_an_outgoing_message_reads_its_header_fields() -> None:
     message = fix.Message()
     header = message.getHeader()
     for tag, value in ((8, "FIX.4.4"), (35, "S"), (49, "OTCDESK"), (56, "CLIENT1"), (43, "Y")):
         header.setField(tag, value)
     message.setField(131, "R-1")
-    message.setField(15, "USDT")  # a body tag below some header tags
+    message.setField(156, "M")  # a body tag whose text ends like a header tag's
+    wire = message.toString()
 
-    fields = WireFields.header_of(message)
+    assert (header_value(wire, 35), header_value(wire, 43)) == ("S", "Y")
+    assert (header_value(wire, 49), header_value(wire, 56)) == ("OTCDESK", "CLIENT1")
+    assert header_value(wire, 97) is None
 
-    assert fields.wire == message.toString()
-    assert (fields.get(35), fields.get(43), fields.get(56)) == ("S", "Y", "CLIENT1")
-    assert fields.get(131) is None
-    assert fields.get(15) is None
+
+def test_header_value_when_tag_is_missing_or_last_then_none_or_its_value() -> None:
+    wire = SOH.join(["8=FIX.4.4", "35=S", "56=CLIENT1", "10=000"])  # no final SOH
+
+    assert header_value(wire, 43) is None
+    assert header_value(wire, 10) == "000"
+    assert header_value(SOH.join(["8=FIX.4.4", "35=0", "156=X", ""]), 56) is None
 
 
 def test_decode_quote_request_when_one_group_then_its_fields_are_the_request() -> None:

@@ -8,7 +8,7 @@ import os
 import subprocess
 import sys
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -100,3 +100,22 @@ def test_lines_of_processes_sharing_stdout_never_run_together(tmp_path: Path) ->
     assert len(events) == 6000
     for name in ("desk", "hedger", "audit"):
         assert [e["n"] for e in events if e["process"] == name] == list(range(2000))
+
+
+def test_time_stamp_is_iso_utc_to_the_microsecond_and_now() -> None:
+    out = io.StringIO()
+    configure_logging("json", "info", stream=out)
+    log = structlog.get_logger("desk.test")
+    before = datetime.now(UTC)
+    for _ in range(3):  # the second's text is cached: later lines reuse it
+        log.info("tick")
+    after = datetime.now(UTC)
+    stamps = [json.loads(line)["ts"] for line in out.getvalue().splitlines()]
+    for stamp in stamps:
+        # structlog's own ISO UTC form, always with six fractional digits.
+        assert len(stamp) == len("2026-12-05T19:00:06.110231Z")
+        assert (stamp[10], stamp[19], stamp[-1]) == ("T", ".", "Z")
+        at = datetime.fromisoformat(stamp)
+        assert at.utcoffset() == timedelta(0)
+        assert before.replace(microsecond=0) <= at <= after
+    assert stamps == sorted(stamps)
