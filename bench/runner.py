@@ -314,7 +314,8 @@ def _git_commit() -> str:
 
 
 def run(quick: bool, pg_url: str | None) -> dict[str, Any]:
-
+    # Closed-loop RFQs: `rounds` alternating rounds of `count` per side. Closed-loop fills
+    # (Accept→Fill) and the commit floor's commits: `closed_fills`.
     count, rounds = (150, 2) if quick else (900, 10)
     closed_fills = 100 if quick else 1000
     fill_count = 100 if quick else 1000
