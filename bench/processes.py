@@ -20,6 +20,8 @@ REPO = Path(__file__).resolve().parents[1]
 OTC_DESK = str(Path(sys.executable).with_name("otc-desk"))
 VENUE_PORTS = (18081, 18082, 18083)
 BENCH_QUOTE_RETENTION_S = 60
+# The desk logs desk.vitals this often (the steady run reads its Python object count).
+BENCH_VITALS_INTERVAL_S = 30
 
 # The benchmark offers thousands of requests per second from one counterparty: the demo
 # config's per-counterparty RFQ rate limit and daily credit would (rightly) refuse them.
@@ -31,6 +33,7 @@ _LIMIT_OVERRIDES = {
     # window (quotes are kept this long after they expire); a short window makes that a
     # warm-up of about a minute instead of ten (runner.STEADY_WARMUP_S).
     r"quote_retention_s = \d+": f"quote_retention_s = {BENCH_QUOTE_RETENTION_S}",
+    r"vitals_interval_s = \d+": f"vitals_interval_s = {BENCH_VITALS_INTERVAL_S}",
 }
 
 

@@ -30,8 +30,10 @@ from sqlalchemy import create_engine, make_url, text
 
 from bench.commit_floor import pg_floor, sqlite_floor
 from bench.cpu_steal import cpu_times, steal_pct
+from bench.desk_vitals import python_blocks_figures, vitals_between
 from bench.processes import (
     BENCH_QUOTE_RETENTION_S,
+    BENCH_VITALS_INTERVAL_S,
     REPO,
     Running,
     run_load,
@@ -168,13 +170,16 @@ def steady_memory(
     leak, not the book filling up. A leak grows as much in the run's second half as in its
     first; memory settling (allocator pages, the engine) grows early and then stops, so the
     second half's growth is reported on its own. The baseline (the same engine, store and
-    log under the same load) shows what the engine itself does.
+    log under the same load) shows what the engine itself does. The desk's own count of
+    Python objects (``python_blocks`` of its ``desk.vitals`` lines) over the same run tells a
+    leak of objects from pages the allocator keeps.
     """
     if warmup_s:
         _both(port, base_port, warmup_s, "steady warm-up")
     before, children_before = desk.rss_kib(), desk.children_rss_kib()
     base_before = baseline.rss_kib()
     series: list[int] = []
+    started = datetime.now(UTC)
     with ThreadPoolExecutor(max_workers=2) as pool:
         run = pool.submit(_both, port, base_port, seconds, "steady run")
         deadline = time.monotonic() + seconds + STEADY_GRACE_S
@@ -185,6 +190,7 @@ def steady_memory(
                 series.append(desk.rss_kib() - before)
         run.result(timeout=max(deadline - time.monotonic(), 0.0))
     after, children_after = desk.rss_kib(), desk.children_rss_kib()
+    vitals = vitals_between(desk.log_path, started, datetime.now(UTC))
     half = series[(len(series) - 1) // 2] if series else 0
     return {
         "steady_run_s": seconds,
@@ -200,6 +206,7 @@ def steady_memory(
         "desk_children_rss_before_steady_kib": children_before,
         "desk_children_rss_after_steady_kib": children_after,
         "baseline_rss_growth_steady_kib": baseline.rss_kib() - base_before,
+        **python_blocks_figures(vitals, BENCH_VITALS_INTERVAL_S),
     }
 
 

@@ -47,6 +47,7 @@ from desk.quoting.rfq_service import RfqService
 from desk.risk.credit import CreditLines, start_of_day
 from desk.risk.halts import RuntimeHalts
 from desk.venues.ccxt_orders import open_hedging_venues
+from desk.vitals import VitalsLog
 
 log = structlog.get_logger("desk")
 
@@ -127,6 +128,9 @@ class DeskCore:
             self.inventory,
             on_booked=None if self.hedger is None else self.hedger.notify,
         )
+        self.vitals = VitalsLog(
+            config.vitals_interval_s, lambda: len(self.quote_book), self.audit.pending, clock
+        )
         log.info(
             "desk.started",
             boot_epoch=self.boot_epoch,
@@ -205,6 +209,7 @@ class DeskCore:
         if self.exposure is not None:
             self.exposure.start()
         self.orders.start()
+        self.vitals.start()
         if isinstance(self.feed, FeedProcess) and not self.feed.wait_ready(FEED_READY_WAIT_S):
             # It keeps trying; until books arrive every RFQ is refused for want of a market.
             log.warning("desk.feed_not_ready", waited_s=FEED_READY_WAIT_S)
@@ -215,6 +220,7 @@ class DeskCore:
             log.warning("desk.hedger_not_ready", waited_s=HEDGER_READY_WAIT_S)
 
     def stop(self) -> None:
+        self.vitals.stop()
         self.orders.stop()  # every queued order booked and answered
         if self.exposure is not None:
             self.exposure.stop()

@@ -13,6 +13,7 @@ from desk.config.hedging_section import parse_hedging
 from desk.config.model import (
     DEFAULT_QUOTE_RETENTION_S,
     DEFAULT_TIER,
+    DEFAULT_VITALS_INTERVAL_S,
     CounterpartyConfig,
     DeskConfig,
     FixConfig,
@@ -163,6 +164,7 @@ def load_config(path: Path | None = None, env: Mapping[str, str] | None = None) 
     settlement_lag_days = desk.integer("settlement_lag_days", 0)
     halted = desk.boolean("halted", False)
     quote_retention_s = desk.integer("quote_retention_s", DEFAULT_QUOTE_RETENTION_S, minimum=1)
+    vitals_interval_s = desk.integer("vitals_interval_s", DEFAULT_VITALS_INTERVAL_S, minimum=0)
     desk.reject_unknown()
 
     fix = _parse_fix(root.table("fix"), base, var_dir, env)
@@ -201,6 +203,7 @@ def load_config(path: Path | None = None, env: Mapping[str, str] | None = None) 
         settlement_lag_days=settlement_lag_days,
         halted=halted,
         quote_retention_s=quote_retention_s,
+        vitals_interval_s=vitals_interval_s,
         var_dir=var_dir,
         pricing=pricing,
         tiers=tiers,

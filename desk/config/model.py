@@ -14,6 +14,7 @@ OverSlippage = Literal["reject", "penalty"]
 
 DEFAULT_TIER = "standard"
 DEFAULT_QUOTE_RETENTION_S = 600
+DEFAULT_VITALS_INTERVAL_S = 60
 
 
 @dataclass(frozen=True, slots=True)
@@ -187,6 +188,8 @@ class DeskConfig:
     # How long a quote stays known after it expires, so a late order hears QUOTE_EXPIRED
     # rather than QUOTE_UNKNOWN; the quote book's memory grows with it.
     quote_retention_s: int = DEFAULT_QUOTE_RETENTION_S
+    # How often the desk logs ``desk.vitals`` (memory, threads, backlog); 0: never.
+    vitals_interval_s: int = DEFAULT_VITALS_INTERVAL_S
     var_dir: Path = field(default=Path("var"))
     pricing: PricingConfig = field(default_factory=PricingConfig)
     tiers: dict[str, TierConfig] = field(

@@ -277,6 +277,19 @@ def test_load_when_quote_retention_zero_then_error_names_it(tmp_path: Path) -> N
     assert_names(config_error(path), path, "desk.quote_retention_s")
 
 
+def test_load_when_vitals_interval_set_then_used_and_default_is_a_minute(tmp_path: Path) -> None:
+    assert load_config(write(tmp_path, VALID), env={}).vitals_interval_s == 60
+    path = broken(tmp_path, 'var_dir = "var"', 'var_dir = "var"\nvitals_interval_s = 0')
+
+    assert load_config(path, env={}).vitals_interval_s == 0
+
+
+def test_load_when_vitals_interval_negative_then_error_names_it(tmp_path: Path) -> None:
+    path = broken(tmp_path, 'var_dir = "var"', 'var_dir = "var"\nvitals_interval_s = -5')
+
+    assert_names(config_error(path), path, "desk.vitals_interval_s")
+
+
 def test_load_when_allowed_symbol_not_configured_then_error_names_allowed_symbols(
     tmp_path: Path,
 ) -> None:
