@@ -21,8 +21,10 @@ def test_a_vitals_line_carries_memory_threads_and_backlog() -> None:
     assert event["audit_pending"] == 3
     assert event["threads"] == threading.active_count()
     rss = event["rss_kib"]
-    assert isinstance(rss, int) and rss > 1024  # this interpreter holds megabytes
-    assert isinstance(event["python_blocks"], int) and event["python_blocks"] > 1000
+    assert isinstance(rss, int)
+    assert rss > 1024  # this interpreter holds megabytes
+    assert isinstance(event["python_blocks"], int)
+    assert event["python_blocks"] > 1000
 
 
 def test_python_blocks_follow_objects_held() -> None:
@@ -74,4 +76,5 @@ def test_a_failing_figure_is_logged_not_raised() -> None:
 
 def test_rss_is_read_from_proc() -> None:
     first = rss_kib()
-    assert first is not None and first > 0
+    assert first is not None
+    assert first > 0
